@@ -1,0 +1,56 @@
+// Command genrec runs genrec's pipelines: preprocess interaction data into
+// Parquet sequences, and a demo on embedded synthetic data.
+//
+//	genrec demo
+//	genrec preprocess --input ../shared/data/ml-100k/u.data --out out/ml-100k
+//
+// Exit status: 0 success, 1 failure, 2 usage error.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"slices"
+	"syscall"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+)
+
+func main() {
+	// A runner that starts this binary as a Beam worker passes --worker;
+	// Beam's own flags and init hook take over then.
+	if slices.ContainsFunc(os.Args[1:], func(a string) bool { return a == "--worker" || a == "--worker=true" || a == "-worker" }) {
+		flag.Parse()
+		beam.Init()
+		return
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:]))
+}
+
+// run executes the CLI and maps errors to exit codes.
+func run(ctx context.Context, args []string) int {
+	root := newRootCmd()
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintln(os.Stderr, "genrec:", err)
+	var ue usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintln(os.Stderr, "Run 'genrec --help' for usage.")
+		return 2
+	}
+	return 1
+}
+
+// usageError marks a mistake in how genrec was called (exit status 2).
+type usageError struct{ error }
+
+func (u usageError) Unwrap() error { return u.error }

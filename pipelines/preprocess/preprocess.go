@@ -1,0 +1,218 @@
+// Package preprocess is genrec's first pipeline: it reads interaction
+// files, builds vocabularies, groups each user's history once, sorts it by
+// time, applies the leave-one-out split and window splitting, and writes
+// the sequences and vocab tables as Parquet with a summary.json beside
+// them.
+//
+//	out/
+//	  sequences/part-00000-of-00002.parquet ...  (transforms.SequenceRow)
+//	  vocab/part-00000-of-00001.parquet          (transforms.VocabRow)
+//	  summary.json                               (Summary; written last)
+//
+// Output files appear under their final names only when the whole job
+// succeeded; summary.json is written after them, so its presence marks a
+// complete output.
+package preprocess
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+
+	"github.com/genrec/genrec/features"
+	"github.com/genrec/genrec/runners"
+	"github.com/genrec/genrec/transforms"
+)
+
+// Config is what the preprocess pipeline needs. Zero fields take the
+// defaults of DefaultConfig when passed through WithDefaults.
+type Config struct {
+	Inputs []string                `yaml:"inputs"` // files or globs, local or gs://
+	Format string                  `yaml:"format"` // see transforms.ParseFormat; "" = detect from the first file name
+	Parse  transforms.ParseOptions `yaml:"-"`
+	// MinRating keeps events rated at least this (sources with ratings).
+	MinRating float64 `yaml:"min_rating"`
+	MaxSeqLen int     `yaml:"max_seq_len"`
+	Stride    int     `yaml:"stride"` // 0 = max_seq_len
+	// FailFast stops at the first malformed line; otherwise malformed
+	// lines are skipped, counted and reported, and the job fails only when
+	// their share exceeds MaxBadFraction.
+	FailFast       bool            `yaml:"fail_fast"`
+	MaxBadFraction float64         `yaml:"max_bad_fraction"`
+	OutDir         string          `yaml:"out"`
+	Schema         features.Schema `yaml:"-"`
+	// RunID names this run's temporary folder; "" picks a random one.
+	RunID string `yaml:"-"`
+}
+
+// DefaultConfig holds the defaults: sequences of 50 items, windows that do
+// not overlap, skip-and-count with a 1% cap, the default feature schema.
+func DefaultConfig() Config {
+	return Config{MaxSeqLen: 50, MaxBadFraction: 0.01, OutDir: "out/preprocess", Schema: features.DefaultSchema()}
+}
+
+// WithDefaults fills zero fields from DefaultConfig.
+func (c Config) WithDefaults() Config {
+	d := DefaultConfig()
+	if c.MaxSeqLen == 0 {
+		c.MaxSeqLen = d.MaxSeqLen
+	}
+	if c.MaxBadFraction == 0 {
+		c.MaxBadFraction = d.MaxBadFraction
+	}
+	if c.OutDir == "" {
+		c.OutDir = d.OutDir
+	}
+	if len(c.Schema.UserFeatures)+len(c.Schema.ItemFeatures) == 0 {
+		c.Schema = d.Schema
+	}
+	return c
+}
+
+// Validate reports the first problem with c.
+func (c Config) Validate() error {
+	if len(c.Inputs) == 0 {
+		return errors.New("preprocess: no input files (set --input or inputs: in the config)")
+	}
+	if c.Format != "" {
+		if _, err := transforms.ParseFormat(c.Format); err != nil {
+			return fmt.Errorf("preprocess: %w", err)
+		}
+	}
+	if c.OutDir == "" {
+		return errors.New("preprocess: no output folder (set --out)")
+	}
+	if c.MaxBadFraction < 0 || c.MaxBadFraction > 1 {
+		return fmt.Errorf("preprocess: max_bad_fraction must be in [0, 1], got %g", c.MaxBadFraction)
+	}
+	if err := (transforms.SplitOptions{MaxSeqLen: c.MaxSeqLen, Stride: c.Stride}).Validate(); err != nil {
+		return fmt.Errorf("preprocess: %w", err)
+	}
+	if err := c.Schema.Validate(); err != nil {
+		return fmt.Errorf("preprocess: %w", err)
+	}
+	if _, ok := c.Schema.SparseBySource(features.SourceUser); !ok {
+		return errors.New("preprocess: the schema needs a sparse feature with source user (e.g. user_id)")
+	}
+	return nil
+}
+
+// TempDir is where the run writes before it publishes.
+func (c Config) TempDir() string { return transforms.JoinPath(c.OutDir, "_temporary", c.RunID) }
+
+// vocabSpecs lists the vocabularies the schema asks for.
+func (c Config) vocabSpecs() (specs []transforms.VocabSpec, user, item string) {
+	for _, f := range c.Schema.Sparse() {
+		src, _ := f.ResolvedSource() // checked by Validate
+		if src == features.SourceCategory {
+			continue // from item metadata; not read by this pipeline yet
+		}
+		if src == features.SourceUser && user == "" {
+			user = f.Name
+		}
+		if src == features.SourceItem && item == "" {
+			item = f.Name
+		}
+		specs = append(specs, transforms.VocabSpec{Name: f.Name, Source: src, MinCount: f.MinCount})
+	}
+	return specs, user, item
+}
+
+// resolve expands the inputs and settles the format and run id.
+func (c Config) resolve(ctx context.Context) (Config, []string, error) {
+	c = c.WithDefaults()
+	if err := c.Validate(); err != nil {
+		return c, nil, err
+	}
+	files, err := transforms.ExpandInputs(ctx, c.Inputs)
+	if err != nil {
+		return c, nil, fmt.Errorf("preprocess: %w", err)
+	}
+	if c.Format == "" {
+		f, err := transforms.DetectFormat(files[0])
+		if err != nil {
+			return c, nil, fmt.Errorf("preprocess: %w", err)
+		}
+		c.Format = string(f)
+	}
+	if c.RunID == "" {
+		c.RunID = newRunID()
+	}
+	c.Parse.MinRating = c.MinRating
+	return c, files, nil
+}
+
+// Pipeline builds the preprocess pipeline into s. Inputs must resolve to
+// files now (the file list is fixed when the pipeline is built).
+func Pipeline(s beam.Scope, cfg Config) error {
+	cfg, files, err := cfg.resolve(context.Background())
+	if err != nil {
+		return err
+	}
+	build(s, cfg, files)
+	return nil
+}
+
+func build(s beam.Scope, cfg Config, files []string) {
+	s = s.Scope("preprocess")
+	inputs := make([]transforms.InputFile, len(files))
+	for i, f := range files {
+		inputs[i] = transforms.InputFile{Index: i, Path: f}
+	}
+	specs, userVocab, itemVocab := cfg.vocabSpecs()
+	hist, counts, readStats := transforms.ReadEvents(s, beam.CreateList(s, inputs), transforms.ReadOptions{
+		Format: cfg.Format, Parse: cfg.Parse, FailFast: cfg.FailFast,
+	})
+	vocabs := transforms.BuildVocabs(s, counts, specs)
+	rows, splitStats := transforms.BuildSequences(s, hist, vocabs, transforms.SequenceOptions{
+		Split:     transforms.SplitOptions{MaxSeqLen: cfg.MaxSeqLen, Stride: cfg.Stride},
+		UserVocab: userVocab, ItemVocab: itemVocab,
+	})
+	tmp := cfg.TempDir()
+	temps := beam.Flatten(s, transforms.WriteSequences(s, tmp, rows), transforms.WriteVocab(s, tmp, vocabs))
+	gate := beam.ParDo(s, &gateFn{MaxBadFraction: cfg.MaxBadFraction}, readStats)
+	committed := transforms.FinalizeParquet(s, cfg.OutDir, temps, gate)
+	beam.ParDo0(s, &writeSummaryFn{Head: summaryHead(cfg, files)}, committed,
+		beam.SideInput{Input: readStats}, beam.SideInput{Input: splitStats}, beam.SideInput{Input: vocabs})
+}
+
+// Run builds and runs the pipeline and returns its summary. Whatever the
+// outcome, the run's temporary files are removed; on failure nothing under
+// the output folder got a new final name.
+func Run(ctx context.Context, cfg Config, ropt runners.Options) (Summary, error) {
+	cfg, files, err := cfg.resolve(ctx)
+	if err != nil {
+		return Summary{}, err
+	}
+	p, s := beam.NewPipelineWithRoot()
+	build(s, cfg, files)
+	_, runErr := runners.Run(ctx, p, ropt)
+	cleanErr := transforms.CleanTemp(context.Background(), cfg.TempDir())
+	if runErr != nil {
+		return Summary{}, fmt.Errorf("preprocess failed: %s", JobError(runErr))
+	}
+	if cleanErr != nil {
+		return Summary{}, fmt.Errorf("preprocess: removing temporary files: %w", cleanErr)
+	}
+	return ReadSummary(ctx, cfg.OutDir)
+}
+
+// JobError cuts a runner's error down to the message our own code raised:
+// runners wrap a DoFn's error in several layers of stage and bundle
+// detail.
+func JobError(err error) string {
+	msg := err.Error()
+	for _, marker := range []string{"malformed input", "too many malformed", "no events", "reading ", "parquet sink", "input "} {
+		if i := strings.Index(msg, marker); i >= 0 {
+			rest := msg[i:]
+			if j := strings.IndexAny(rest, "\n\t"); j >= 0 {
+				rest = rest[:j]
+			}
+			return strings.TrimRight(rest, " ,;:")
+		}
+	}
+	return msg
+}

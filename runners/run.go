@@ -3,12 +3,16 @@ package runners
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
+	"strings"
 	"sync"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/gcs"   // gs:// paths
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/local" // local paths
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/memfs" // memfs:// paths, for tests
+	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism"
 )
 
@@ -20,6 +24,28 @@ type Options struct {
 
 var initOnce sync.Once
 
+// SetLogLevel sets the level of the runner's and SDK's own log lines:
+// "debug", "info" (Beam's default), "warn", "error" or "off". prism logs
+// every job state change at info, and a failed job's whole execution plan
+// at error; "off" is for callers that report the job's error themselves.
+func SetLogLevel(level string) {
+	logLevel = level
+	if beam.Initialized() {
+		applyLogLevel()
+	}
+}
+
+var logLevel = "info"
+
+func applyLogLevel() {
+	if logLevel == "off" {
+		slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+		return
+	}
+	beamlog.LogLevel = logLevel
+	beamlog.SetupLoggingWithDefault()
+}
+
 // Run executes p on the chosen runner and waits for it. It returns the
 // runner's result (metrics) and an error that says which runner failed.
 func Run(ctx context.Context, p *beam.Pipeline, opt Options) (beam.PipelineResult, error) {
@@ -27,6 +53,7 @@ func Run(ctx context.Context, p *beam.Pipeline, opt Options) (beam.PipelineResul
 		if !beam.Initialized() {
 			beam.Init()
 		}
+		applyLogLevel()
 	})
 	runner := opt.Runner
 	if runner == "" {
@@ -39,7 +66,29 @@ func Run(ctx context.Context, p *beam.Pipeline, opt Options) (beam.PipelineResul
 	}
 	res, err := beam.Run(ctx, runner, p)
 	if err != nil {
-		return res, fmt.Errorf("%s runner: %w", runner, err)
+		return res, &JobError{Runner: runner, Err: err}
 	}
 	return res, nil
 }
+
+// JobError is a failed job. Its message is the error our own code raised
+// in a DoFn (runners wrap it in the stage's whole execution plan); Err
+// keeps the runner's full report.
+type JobError struct {
+	Runner string
+	Err    error
+}
+
+func (e *JobError) Error() string {
+	msg := e.Err.Error()
+	const marker = "] failed:\n"
+	if i := strings.LastIndex(msg, marker); i >= 0 {
+		msg = msg[i+len(marker):]
+		if j := strings.IndexByte(msg, '\n'); j >= 0 {
+			msg = msg[:j]
+		}
+	}
+	return strings.TrimSpace(msg)
+}
+
+func (e *JobError) Unwrap() error { return e.Err }

@@ -1,9 +1,9 @@
 package main
 
 import (
-	"log/slog"
-
 	"github.com/spf13/cobra"
+
+	"github.com/genrec/genrec/runners"
 )
 
 func newRootCmd() *cobra.Command {
@@ -28,7 +28,7 @@ then preprocess a real data set, e.g. MovieLens-100K:
 	root.PersistentFlags().BoolVarP(&verbose, "verbose", "v", false, "show the Beam runner's own log lines")
 	root.PersistentPreRun = func(*cobra.Command, []string) {
 		if !verbose {
-			slog.SetLogLoggerLevel(slog.LevelWarn) // prism logs every job state at INFO
+			runners.SetLogLevel("off") // we print the job's own error; --verbose shows the runner's logs
 		}
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })

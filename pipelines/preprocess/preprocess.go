@@ -18,7 +18,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
@@ -192,27 +191,10 @@ func Run(ctx context.Context, cfg Config, ropt runners.Options) (Summary, error)
 	_, runErr := runners.Run(ctx, p, ropt)
 	cleanErr := transforms.CleanTemp(context.Background(), cfg.TempDir())
 	if runErr != nil {
-		return Summary{}, fmt.Errorf("preprocess failed: %s", JobError(runErr))
+		return Summary{}, fmt.Errorf("preprocess failed: %w", runErr)
 	}
 	if cleanErr != nil {
 		return Summary{}, fmt.Errorf("preprocess: removing temporary files: %w", cleanErr)
 	}
 	return ReadSummary(ctx, cfg.OutDir)
-}
-
-// JobError cuts a runner's error down to the message our own code raised:
-// runners wrap a DoFn's error in several layers of stage and bundle
-// detail.
-func JobError(err error) string {
-	msg := err.Error()
-	for _, marker := range []string{"malformed input", "too many malformed", "no events", "reading ", "parquet sink", "input "} {
-		if i := strings.Index(msg, marker); i >= 0 {
-			rest := msg[i:]
-			if j := strings.IndexAny(rest, "\n\t"); j >= 0 {
-				rest = rest[:j]
-			}
-			return strings.TrimRight(rest, " ,;:")
-		}
-	}
-	return msg
 }

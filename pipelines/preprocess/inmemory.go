@@ -1,0 +1,103 @@
+package preprocess
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/genrec/genrec/features"
+	"github.com/genrec/genrec/transforms"
+)
+
+// InMemoryResult is what InMemory computed.
+type InMemoryResult struct {
+	Rows   []transforms.SequenceRow
+	Vocabs features.Vocabs
+	Read   transforms.ReadStats
+	Split  transforms.SplitStats
+}
+
+// InMemory is the same transformation as Pipeline in plain Go on one
+// machine, holding everything in memory: read, count, build vocabularies,
+// group, sort, encode, split, window. It is the floor the pipeline's
+// benchmark is measured against and the oracle its tests compare with.
+// With write set it also writes both tables as one Parquet file each under
+// cfg.OutDir (plain files, no temp-and-rename), as the pipeline would.
+func InMemory(ctx context.Context, cfg Config, write bool) (InMemoryResult, error) {
+	cfg, files, err := cfg.resolve(ctx)
+	if err != nil {
+		return InMemoryResult{}, err
+	}
+	format, _ := transforms.ParseFormat(cfg.Format)
+	var res InMemoryResult
+	hist := map[string]*transforms.History{}
+	var counts transforms.TokenCounts
+	for i, f := range files {
+		data, err := transforms.ReadFile(ctx, f)
+		if err != nil {
+			return res, fmt.Errorf("reading %s: %w", f, err)
+		}
+		st := transforms.ReadStats{Files: 1}
+		st.Lines, err = transforms.ParseEvents(bytes.NewReader(data), f, format, cfg.Parse,
+			func(e transforms.Event) error {
+				h := hist[e.User]
+				if h == nil {
+					h = &transforms.History{User: e.User}
+					hist[e.User] = h
+				}
+				h.Add(i, e)
+				counts.Add(features.SourceUser, e.User)
+				counts.Add(features.SourceItem, e.Item)
+				st.Events++
+				return nil
+			},
+			func(b transforms.BadLine) error {
+				if cfg.FailFast {
+					return fmt.Errorf("malformed input (fail-fast): %s", b)
+				}
+				st.Bad++
+				st.Samples = append(st.Samples, b)
+				return nil
+			})
+		if err != nil {
+			return res, err
+		}
+		res.Read.Merge(st)
+	}
+	if msg := GateError(res.Read, cfg.MaxBadFraction); msg != "" {
+		return res, fmt.Errorf("%s", msg)
+	}
+	specs, userVocab, itemVocab := cfg.vocabSpecs()
+	res.Vocabs = transforms.VocabsFromCounts(counts, specs)
+	users := make([]string, 0, len(hist))
+	for u := range hist {
+		users = append(users, u)
+	}
+	slices.Sort(users)
+	split := transforms.SplitOptions{MaxSeqLen: cfg.MaxSeqLen, Stride: cfg.Stride}
+	for _, u := range users {
+		st := transforms.EncodeAndSplit(hist[u], res.Vocabs[userVocab], res.Vocabs[itemVocab], split,
+			func(r transforms.SequenceRow) { res.Rows = append(res.Rows, r) })
+		res.Split.Merge(st)
+	}
+	if write {
+		if err := writeParquet(ctx, transforms.JoinPath(cfg.OutDir, transforms.TableSequences, transforms.PartName(0, 1)), res.Rows); err != nil {
+			return res, err
+		}
+		if err := writeParquet(ctx, transforms.JoinPath(cfg.OutDir, transforms.TableVocab, transforms.PartName(0, 1)), transforms.VocabRows(res.Vocabs)); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+func writeParquet[T any](ctx context.Context, path string, rows []T) error {
+	var b bytes.Buffer
+	if err := parquet.Write(&b, rows, parquet.Compression(&parquet.Snappy)); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return transforms.WriteFileAtomic(ctx, path, b.Bytes())
+}

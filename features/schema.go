@@ -117,17 +117,17 @@ func (s Schema) Validate() error {
 			return fmt.Errorf("features: feature %q: unknown type %q (want sparse, sequence or dense)", f.Name, f.Type)
 		}
 	}
-	items := 0
+	var items []string
 	for _, f := range s.Sparse() {
 		if err := f.Validate(); err != nil {
 			return err
 		}
 		if src, _ := f.ResolvedSource(); src == SourceItem {
-			items++
+			items = append(items, f.Name)
 		}
 	}
-	if items != 1 {
-		return fmt.Errorf("features: want exactly one sparse feature with source item (e.g. item_id), found %d", items)
+	if len(items) != 1 {
+		return fmt.Errorf("features: want exactly one sparse feature with source item (e.g. item_id), found %d %q", len(items), items)
 	}
 	for _, f := range s.Sequences() {
 		if err := f.Validate(); err != nil {

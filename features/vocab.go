@@ -47,13 +47,17 @@ func BuildVocab(name string, counts map[string]int64, minCount int) *Vocab {
 }
 
 // CompareTokens orders two tokens numerically when both are integers and
-// bytewise otherwise; integers sort before other tokens.
+// bytewise otherwise; integers sort before other tokens. Spellings of one
+// integer ("7", "07", "+7") are ordered bytewise, so only equal tokens
+// compare equal.
 func CompareTokens(a, b string) int {
 	ai, aerr := strconv.ParseInt(a, 10, 64)
 	bi, berr := strconv.ParseInt(b, 10, 64)
 	switch {
 	case aerr == nil && berr == nil:
-		return cmp.Compare(ai, bi)
+		if c := cmp.Compare(ai, bi); c != 0 {
+			return c
+		}
 	case aerr == nil:
 		return -1
 	case berr == nil:
@@ -119,12 +123,22 @@ func ReadVocabsJSON(r io.Reader, name string) (Vocabs, error) {
 		return nil, fmt.Errorf("features: reading vocabularies from %s: %w", name, err)
 	}
 	vs := Vocabs{}
-	for _, v := range list {
+	for i, v := range list {
+		if v == nil {
+			return nil, fmt.Errorf("features: %s: vocabulary %d is null", name, i)
+		}
 		if len(v.Counts) != len(v.Tokens) {
 			return nil, fmt.Errorf("features: %s: vocabulary %q has %d tokens but %d counts", name, v.Name, len(v.Tokens), len(v.Counts))
 		}
 		if _, dup := vs[v.Name]; dup {
 			return nil, fmt.Errorf("features: %s: vocabulary %q appears twice", name, v.Name)
+		}
+		seen := make(map[string]bool, len(v.Tokens))
+		for _, t := range v.Tokens {
+			if seen[t] {
+				return nil, fmt.Errorf("features: %s: vocabulary %q has token %q twice", name, v.Name, t)
+			}
+			seen[t] = true
 		}
 		vs[v.Name] = v
 	}

@@ -156,6 +156,9 @@ func BaseDir(p string) string {
 		if strings.HasSuffix(p[:i], ":/") { // gs://bucket
 			return p
 		}
+		if i == 0 { // /name
+			return "/"
+		}
 		return p[:i]
 	}
 	return "."

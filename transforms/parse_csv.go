@@ -8,7 +8,8 @@ import (
 )
 
 // maxRecordLines bounds how many lines a quoted CSV field may span before
-// the record is reported as unterminated.
+// the record is reported as unterminated and parsing resumes on the next
+// line.
 const maxRecordLines = 1000
 
 // csvFn handles one CSV record that starts on line n; text is the record
@@ -20,33 +21,41 @@ type csvFn func(n int64, rec []string, text string) (reason string, err error)
 // optionally quoted with '"' ("" inside quotes is a quote), quoted fields
 // may span lines. Quotes inside unquoted fields are kept literally. Blank
 // lines outside quoted fields are skipped. The rec passed to fn is reused
-// between calls; its strings are not.
+// between calls; its strings are not. Time is linear in the input.
 func (lr lineReader) eachCSV(r io.Reader, comma rune, fn csvFn) (int64, error) {
 	lr.keepBlank = true // a quoted field may contain an empty line
 	var (
 		rec   []string
 		text  string
+		long  strings.Builder // text of a record over several lines
 		start int64
 		open  bool
+		at    int // where the open quoted field starts in text
 		perr  error
 	)
 	lines, err := lr.each(r, func(n int64, line string) (string, error) {
 		if open {
-			text += "\n" + line
-			if n-start >= maxRecordLines {
+			if long.Len() == 0 {
+				long.WriteString(text)
+			}
+			long.WriteByte('\n')
+			long.WriteString(line)
+			text = long.String()
+			if n-start >= maxRecordLines || len(text) > maxLine {
 				open = false
 				return "", lr.report(start, "unterminated quoted field", text)
 			}
-			if !strings.Contains(line, `"`) {
-				return "", nil // still inside the quoted field
+			if _, _, closes := quoted(line); !closes {
+				return "", nil // the field goes on: no need to split again
 			}
+			rec, open, at, perr = splitCSV(text, at, comma, rec)
 		} else {
 			if blank(line) {
 				return "", nil
 			}
-			start, text = n, line
+			start, text, long = n, line, strings.Builder{}
+			rec, open, at, perr = splitCSV(text, 0, comma, rec[:0])
 		}
-		rec, open, perr = splitCSV(text, comma, rec)
 		switch {
 		case open:
 			return "", nil
@@ -67,33 +76,35 @@ func (lr lineReader) eachCSV(r io.Reader, comma rune, fn csvFn) (int64, error) {
 
 var errAfterQuote = errors.New("text after closing quote")
 
-// splitCSV splits the CSV record s into dst[:0]. open reports a quoted
-// field still open at the end of s: the record continues on the next line.
-func splitCSV(s string, comma rune, dst []string) (fields []string, open bool, err error) {
-	dst = dst[:0]
+// splitCSV appends the fields of the CSV record s[from:] to dst, from
+// being the start of a field. open reports a quoted field still open at
+// the end of s, starting at s[at]: the record continues on the next line
+// and splitting resumes there, after the fields before it.
+func splitCSV(s string, from int, comma rune, dst []string) (fields []string, open bool, at int, err error) {
+	i := from
 	for {
-		if s == "" || s[0] != '"' {
-			i := strings.IndexRune(s, comma)
-			if i < 0 {
-				return append(dst, s), false, nil
+		if i == len(s) || s[i] != '"' {
+			k := strings.IndexRune(s[i:], comma)
+			if k < 0 {
+				return append(dst, s[i:]), false, 0, nil
 			}
-			dst = append(dst, s[:i])
-			s = s[i+utf8.RuneLen(comma):]
+			dst = append(dst, s[i:i+k])
+			i += k + utf8.RuneLen(comma)
 			continue
 		}
-		f, rest, ok := quoted(s[1:])
+		f, rest, ok := quoted(s[i+1:])
 		if !ok {
-			return dst, true, nil
+			return dst, true, i, nil
 		}
 		dst = append(dst, f)
 		if rest == "" {
-			return dst, false, nil
+			return dst, false, 0, nil
 		}
 		r, size := utf8.DecodeRuneInString(rest)
 		if r != comma {
-			return dst, false, errAfterQuote
+			return dst, false, 0, errAfterQuote
 		}
-		s = rest[size:]
+		i = len(s) - len(rest) + size
 	}
 }
 

@@ -77,6 +77,20 @@ func TestParseEventsTableCSV(t *testing.T) {
 	}
 }
 
+func TestParseEventsTableUnterminatedQuote(t *testing.T) {
+	// A quoted field still open after 1000 lines is reported where it
+	// started and parsing resumes after it.
+	input := "user,item,timestamp,title\n1,2,3,\"never closed\n" +
+		strings.Repeat("a \"\"quoted\"\" line\n", 1000) + "4,5,6,ok\n"
+	got := parseString(t, input, "events.csv", transforms.FormatTable, transforms.ParseOptions{})
+	want := []transforms.Event{{User: "4", Item: "5", Timestamp: 6, Label: -1, Line: 1003,
+		Extra: map[string]string{"title": "ok"}}}
+	if !reflect.DeepEqual(got.events, want) {
+		t.Errorf("events:\ngot  %+v\nwant %+v", got.events, want)
+	}
+	checkBad(t, "events.csv", got.bad, []wantBad{{2, "unterminated quoted field"}})
+}
+
 func TestParseEventsTableMissingColumn(t *testing.T) {
 	for _, opt := range []transforms.ParseOptions{{}, {TimeCol: "when"}} {
 		_, err := transforms.ParseEvents(strings.NewReader("user,item,time\n1,2,3\n"), "events.csv",

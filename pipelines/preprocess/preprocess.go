@@ -93,6 +93,9 @@ func (c Config) Validate() error {
 	if err := c.Schema.Validate(); err != nil {
 		return fmt.Errorf("preprocess: %w", err)
 	}
+	if f, ok := c.Schema.SparseBySource(features.SourceCategory); ok {
+		return fmt.Errorf("preprocess: sparse feature %q: source category needs item metadata, which preprocess does not join yet; remove it from the schema", f.Name)
+	}
 	if _, ok := c.Schema.SparseBySource(features.SourceUser); !ok {
 		return errors.New("preprocess: the schema needs a sparse feature with source user (e.g. user_id)")
 	}
@@ -106,9 +109,6 @@ func (c Config) TempDir() string { return transforms.JoinPath(c.OutDir, "_tempor
 func (c Config) vocabSpecs() (specs []transforms.VocabSpec, user, item string) {
 	for _, f := range c.Schema.Sparse() {
 		src, _ := f.ResolvedSource() // checked by Validate
-		if src == features.SourceCategory {
-			continue // from item metadata; not read by this pipeline yet
-		}
 		if src == features.SourceUser && user == "" {
 			user = f.Name
 		}

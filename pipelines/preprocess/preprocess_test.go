@@ -14,6 +14,7 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 
+	"github.com/genrec/genrec/features"
 	"github.com/genrec/genrec/pipelines/preprocess"
 	"github.com/genrec/genrec/runners"
 	"github.com/genrec/genrec/transforms"
@@ -252,5 +253,16 @@ func TestNonLocalFilesystem(t *testing.T) {
 	rows, err := transforms.LoadTable[transforms.SequenceRow](ctx, "memfs://out/ml/sequences")
 	if err != nil || len(rows) == 0 {
 		t.Fatalf("reading rows back from memfs: %d rows, %v", len(rows), err)
+	}
+}
+
+// A feature the pipeline cannot fill is refused up front, not skipped.
+func TestCategoryFeatureIsRefused(t *testing.T) {
+	cfg := preprocess.Config{Inputs: []string{"x"}, OutDir: t.TempDir(), Schema: features.Schema{
+		UserFeatures: []features.Spec{{Type: "sparse", Name: "user_id"}},
+		ItemFeatures: []features.Spec{{Type: "sparse", Name: "item_id"}, {Type: "sparse", Name: "category"}},
+	}}
+	if err := cfg.WithDefaults().Validate(); err == nil || !strings.Contains(err.Error(), `"category"`) {
+		t.Errorf("error %v, want one naming the category feature", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -33,6 +34,9 @@ const (
 )
 
 var formats = []Format{FormatML1M, FormatML100K, FormatMLCSV, FormatSeqLines, FormatTable}
+
+// Formats lists the interaction formats ParseEvents reads.
+func Formats() []Format { return slices.Clone(formats) }
 
 // ParseFormat returns the Format named s, or an error listing the
 // supported ones.

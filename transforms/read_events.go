@@ -73,6 +73,54 @@ func (s *ReadStats) Merge(o ReadStats) {
 	}
 }
 
+// AddBad records a malformed line, or returns the fail-fast error naming
+// its file and line.
+func (s *ReadStats) AddBad(b BadLine, failFast bool) error {
+	if failFast {
+		return fmt.Errorf("malformed input (fail-fast): %s", b)
+	}
+	s.Bad++
+	if len(s.Samples) < MaxBadSamples {
+		s.Samples = append(s.Samples, b)
+	}
+	return nil
+}
+
+// UserBuffer groups events by user and counts users and items as a
+// reader goes; the pipeline's readers flush it now and then, the in-memory
+// path keeps one for the whole input.
+type UserBuffer struct {
+	Histories map[string]*History
+	Counts    TokenCounts
+	Events    int64
+}
+
+// NewUserBuffer returns an empty buffer.
+func NewUserBuffer() *UserBuffer { return &UserBuffer{Histories: map[string]*History{}} }
+
+// Add appends e, read from file number file, to its user's history.
+func (b *UserBuffer) Add(file int, e Event) {
+	h := b.Histories[e.User]
+	if h == nil {
+		h = &History{User: e.User}
+		b.Histories[e.User] = h
+	}
+	h.Add(file, e)
+	b.Counts.Add(features.SourceUser, e.User)
+	b.Counts.Add(features.SourceItem, e.Item)
+	b.Events++
+}
+
+// Users lists the buffered users in sorted order.
+func (b *UserBuffer) Users() []string {
+	users := make([]string, 0, len(b.Histories))
+	for u := range b.Histories {
+		users = append(users, u)
+	}
+	slices.Sort(users)
+	return users
+}
+
 type mergeReadStatsFn struct{}
 
 func (mergeReadStatsFn) MergeAccumulators(a, b ReadStats) ReadStats {
@@ -132,46 +180,23 @@ func (f *readEventsFn) ProcessElement(ctx context.Context, in InputFile, emit fu
 		flushAt = 1 << 20
 	}
 	st := ReadStats{Files: 1}
-	buf := map[string]*History{}
-	var counts TokenCounts
-	buffered := 0
+	buf := NewUserBuffer()
 	flush := func() {
-		users := make([]string, 0, len(buf))
-		for u := range buf {
-			users = append(users, u)
+		for _, u := range buf.Users() {
+			emit(u, *buf.Histories[u])
 		}
-		slices.Sort(users)
-		for _, u := range users {
-			emit(u, *buf[u])
-		}
-		emitCounts(counts)
-		buf, counts, buffered = map[string]*History{}, TokenCounts{}, 0
+		emitCounts(buf.Counts)
+		buf = NewUserBuffer()
 	}
 	good := func(e Event) error {
-		h := buf[e.User]
-		if h == nil {
-			h = &History{User: e.User}
-			buf[e.User] = h
-		}
-		h.Add(in.Index, e)
-		counts.Add(features.SourceUser, e.User)
-		counts.Add(features.SourceItem, e.Item)
+		buf.Add(in.Index, e)
 		st.Events++
-		if buffered++; buffered >= flushAt {
+		if buf.Events >= int64(flushAt) {
 			flush()
 		}
 		return nil
 	}
-	bad := func(b BadLine) error {
-		if f.Opt.FailFast {
-			return fmt.Errorf("malformed input (fail-fast): %s", b)
-		}
-		st.Bad++
-		if len(st.Samples) < MaxBadSamples {
-			st.Samples = append(st.Samples, b)
-		}
-		return nil
-	}
+	bad := func(b BadLine) error { return st.AddBad(b, f.Opt.FailFast) }
 	lines, err := ParseEvents(&progressReader{r: r}, in.Path, format, f.Opt.Parse, good, bad)
 	if err != nil {
 		return err

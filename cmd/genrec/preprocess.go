@@ -200,5 +200,9 @@ func isTerminal(w io.Writer) bool {
 }
 
 func formatNames() []string {
-	return []string{"ml-1m", "ml-100k", "ml-csv", "seq-lines", "table"}
+	var names []string
+	for _, f := range transforms.Formats() {
+		names = append(names, string(f))
+	}
+	return names
 }

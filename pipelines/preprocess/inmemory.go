@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/parquet-go/parquet-go"
 
@@ -33,35 +32,18 @@ func InMemory(ctx context.Context, cfg Config, write bool) (InMemoryResult, erro
 	}
 	format, _ := transforms.ParseFormat(cfg.Format)
 	var res InMemoryResult
-	hist := map[string]*transforms.History{}
-	var counts transforms.TokenCounts
+	buf := transforms.NewUserBuffer()
 	for i, f := range files {
 		data, err := transforms.ReadFile(ctx, f)
 		if err != nil {
 			return res, fmt.Errorf("reading %s: %w", f, err)
 		}
 		st := transforms.ReadStats{Files: 1}
+		before := buf.Events
 		st.Lines, err = transforms.ParseEvents(bytes.NewReader(data), f, format, cfg.Parse,
-			func(e transforms.Event) error {
-				h := hist[e.User]
-				if h == nil {
-					h = &transforms.History{User: e.User}
-					hist[e.User] = h
-				}
-				h.Add(i, e)
-				counts.Add(features.SourceUser, e.User)
-				counts.Add(features.SourceItem, e.Item)
-				st.Events++
-				return nil
-			},
-			func(b transforms.BadLine) error {
-				if cfg.FailFast {
-					return fmt.Errorf("malformed input (fail-fast): %s", b)
-				}
-				st.Bad++
-				st.Samples = append(st.Samples, b)
-				return nil
-			})
+			func(e transforms.Event) error { buf.Add(i, e); return nil },
+			func(b transforms.BadLine) error { return st.AddBad(b, cfg.FailFast) })
+		st.Events = buf.Events - before
 		if err != nil {
 			return res, err
 		}
@@ -71,15 +53,10 @@ func InMemory(ctx context.Context, cfg Config, write bool) (InMemoryResult, erro
 		return res, fmt.Errorf("%s", msg)
 	}
 	specs, userVocab, itemVocab := cfg.vocabSpecs()
-	res.Vocabs = transforms.VocabsFromCounts(counts, specs)
-	users := make([]string, 0, len(hist))
-	for u := range hist {
-		users = append(users, u)
-	}
-	slices.Sort(users)
+	res.Vocabs = transforms.VocabsFromCounts(buf.Counts, specs)
 	split := transforms.SplitOptions{MaxSeqLen: cfg.MaxSeqLen, Stride: cfg.Stride}
-	for _, u := range users {
-		st := transforms.EncodeAndSplit(hist[u], res.Vocabs[userVocab], res.Vocabs[itemVocab], split,
+	for _, u := range buf.Users() {
+		st := transforms.EncodeAndSplit(buf.Histories[u], res.Vocabs[userVocab], res.Vocabs[itemVocab], split,
 			func(r transforms.SequenceRow) { res.Rows = append(res.Rows, r) })
 		res.Split.Merge(st)
 	}

@@ -1,0 +1,117 @@
+package kernels
+
+import (
+	"math"
+	"runtime"
+	"sync"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
+	"gonum.org/v1/gonum/blas/blas64"
+)
+
+// Float is the element type of every kernel.
+type Float interface{ ~float32 | ~float64 }
+
+// Gemm computes C = alpha * op(A) op(B) + beta * C with op(X) = X or X^T as
+// transA/transB say; op(A) is m x k, op(B) is k x n, C is m x n, all
+// row-major with leading dimensions lda, ldb, ldc.
+func Gemm[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	ta, tb := blas.NoTrans, blas.NoTrans
+	if transA {
+		ta = blas.Trans
+	}
+	if transB {
+		tb = blas.Trans
+	}
+	switch a := any(a).(type) {
+	case []float32:
+		blas32.Implementation().Sgemm(ta, tb, m, n, k, float32(alpha), a, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
+	case []float64:
+		blas64.Implementation().Dgemm(ta, tb, m, n, k, float64(alpha), a, lda, any(b).([]float64), ldb, float64(beta), any(c).([]float64), ldc)
+	default:
+		panic("kernels: unsupported float type")
+	}
+}
+
+// MatMul computes C (m x n) = A (m x k) B (k x n), overwriting C.
+func MatMul[T Float](a, b, c []T, m, k, n int) {
+	Gemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n)
+}
+
+// Dot returns sum_i x[i]*y[i].
+func Dot[T Float](x, y []T) T {
+	var s T
+	for i := range x {
+		s += x[i] * y[i]
+	}
+	return s
+}
+
+// Axpy computes y += alpha*x.
+func Axpy[T Float](alpha T, x, y []T) {
+	for i := range x {
+		y[i] += alpha * x[i]
+	}
+}
+
+// Sigmoid returns 1/(1+exp(-x)).
+func Sigmoid[T Float](x T) T {
+	switch v := any(x).(type) {
+	case float32:
+		return T(1 / (1 + float32(math.Exp(float64(-v)))))
+	default:
+		return T(1 / (1 + math.Exp(-float64(x))))
+	}
+}
+
+// Exp is math.Exp in T.
+func Exp[T Float](x T) T { return T(math.Exp(float64(x))) }
+
+// Sqrt is math.Sqrt in T.
+func Sqrt[T Float](x T) T { return T(math.Sqrt(float64(x))) }
+
+// Parallel calls fn(i) for i in [0, n) on up to Workers() goroutines and
+// returns when all calls have. Calls for different i must not write the same
+// memory.
+func Parallel(n int, fn func(i int)) {
+	w := min(Workers(), n)
+	if w <= 1 {
+		for i := range n {
+			fn(i)
+		}
+		return
+	}
+	var next int64
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for range w {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				i := next
+				next++
+				mu.Unlock()
+				if int(i) >= n {
+					return
+				}
+				fn(int(i))
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+var workers = runtime.GOMAXPROCS(0)
+
+// Workers is the number of goroutines Parallel uses (GOMAXPROCS at start-up).
+func Workers() int { return workers }
+
+// SetWorkers sets the number of goroutines Parallel uses; n < 1 means 1.
+// Not safe to call while kernels run.
+func SetWorkers(n int) { workers = max(1, n) }

@@ -1,0 +1,6 @@
+//go:build openblas
+
+package kernels
+
+// #cgo LDFLAGS: -lopenblas
+import "C"

@@ -1,0 +1,400 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+)
+
+// SampledSoftmax computes the mean sampled-softmax cross-entropy of HSTU
+// (Zhai et al. 2024, arXiv 2402.17152; the reference code divides every
+// logit by the temperature τ) and its gradient in one pass.
+//
+// u is m x d query (user) embeddings; items is catalogue x d candidate
+// embeddings (the caller L2-normalises both); pos[r] is row r's positive
+// item, pos[r] <= 0 marks padding (the row is skipped); neg is m x k negative
+// item ids (uniform samples, see UniformNegatives). A negative equal to its
+// row's positive is an accidental hit and is left out of the sum (the
+// reference code sets its logit to -5e4, which is the same up to rounding):
+//
+//	s_r(id) = <u_r, items[id]> / τ
+//	l_r     = -s_r(pos_r) + log( exp(s_r(pos_r)) + Σ_{j: neg_rj != pos_r} exp(s_r(neg_rj)) )
+//	loss    = (1/count) Σ_{r: pos_r > 0} l_r,   count = |{r: pos_r > 0}|
+//
+// With p_r(·) the softmax over row r's kept logits, the gradient is
+//
+//	∂loss/∂u_r        = (1/(τ count)) Σ_{c} (p_r(c) - [c = pos_r]) items[c]
+//	∂loss/∂items[c]  += (1/(τ count)) (p_r(c) - [c = pos_r]) u_r   for every kept candidate c of row r
+//
+// du (m x d) += ∂loss/∂u and dItems (catalogue x d) += ∂loss/∂items; either
+// may be nil to skip it. touch(id), when not nil, is called once for each
+// distinct row of dItems written (every positive and kept negative), on the
+// calling goroutine after all writes. When count == 0 it returns (0, 0) and
+// writes nothing. A row whose negatives are all accidental hits has loss 0
+// and zero gradient.
+//
+// Rows are processed in parallel blocks; dItems rows are then accumulated by
+// disjoint id shards in row order, so results do not depend on Workers().
+// Mismatched lengths, τ <= 0, or an id outside [0, catalogue) panic.
+func SampledSoftmax[T Float](u []T, m, d int, items []T, pos []int32, neg []int32, k int, temperature float64, du, dItems []T, touch func(id int)) (loss float64, count int) {
+	const fn = "SampledSoftmax"
+	catalogue := lsCheck(fn, u, m, d, items, pos, temperature, du, dItems)
+	if k < 0 {
+		panic(fmt.Sprintf("kernels: %s: k = %d < 0", fn, k))
+	}
+	if len(neg) != m*k {
+		panic(fmt.Sprintf("kernels: %s: len(neg) = %d, want m*k = %d", fn, len(neg), m*k))
+	}
+	count = lsCount(fn, pos, catalogue)
+	if count == 0 {
+		return 0, 0
+	}
+	kk := k + 1 // candidates per row: the positive, then the negatives
+	if int64(m)*int64(kk) > math.MaxInt32 {
+		panic(fmt.Sprintf("kernels: %s: m*(k+1) = %d too large", fn, int64(m)*int64(kk)))
+	}
+	inv := 1 / temperature
+	scale := inv / float64(count)
+	nb := (m + lsBlockRows - 1) / lsBlockRows
+	blockLoss := make([]float64, nb)
+	bad := make([]bool, nb) // block b met a negative id outside [0, catalogue)
+	badID := make([]int32, nb)
+	var coef []T               // coef[r*kk+c]: ∂loss/∂s of row r's candidate c times 1/τ
+	var ent []int32            // each block's written candidates r*kk+c, grouped by id shard
+	var off []int32            // off[b*(lsShards+1)+s]: start of shard s in block b's part of ent
+	if dItems != nil {
+		coef = make([]T, m*kk)
+		ent = make([]int32, m*kk)
+		off = make([]int32, nb*(lsShards+1))
+	}
+	Parallel(nb, func(b int) {
+		lo, hi := b*lsBlockRows, min(m, (b+1)*lsBlockRows)
+		s := make([]float64, kk)
+		sum := 0.0
+		for r := lo; r < hi; r++ {
+			p := pos[r]
+			if p <= 0 {
+				continue
+			}
+			ur := u[r*d : (r+1)*d]
+			negs := neg[r*k : (r+1)*k]
+			s[0] = float64(Dot(ur, items[int(p)*d:(int(p)+1)*d])) * inv
+			mx := s[0]
+			for j, id := range negs {
+				if id < 0 || int(id) >= catalogue {
+					bad[b], badID[b] = true, id
+					return
+				}
+				if id == p {
+					s[j+1] = math.Inf(-1)
+					continue
+				}
+				v := float64(Dot(ur, items[int(id)*d:(int(id)+1)*d])) * inv
+				s[j+1] = v
+				mx = max(mx, v)
+			}
+			sp := s[0] - mx
+			z := 0.0
+			for j := range s {
+				s[j] = math.Exp(s[j] - mx) // exp(-Inf) = 0 for accidental hits
+				z += s[j]
+			}
+			sum += math.Log(z) - sp // l_r = -(s_pos - mx) + log Σ exp(s - mx)
+			var dur []T
+			if du != nil {
+				dur = du[r*d : (r+1)*d]
+			}
+			for j := range s {
+				if j > 0 && negs[j-1] == p {
+					if coef != nil {
+						coef[r*kk+j] = 0
+					}
+					continue
+				}
+				g := s[j] / z
+				if j == 0 {
+					g--
+				}
+				c := T(g * scale)
+				id := int(p)
+				if j > 0 {
+					id = int(negs[j-1])
+				}
+				if dur != nil {
+					Axpy(c, items[id*d:(id+1)*d], dur)
+				}
+				if coef != nil {
+					coef[r*kk+j] = c
+				}
+			}
+		}
+		blockLoss[b] = sum
+		if dItems != nil {
+			lsGroup(pos, neg, k, lo, hi, ent[lo*kk:hi*kk], off[b*(lsShards+1):(b+1)*(lsShards+1)])
+		}
+	})
+	for b := range bad {
+		if bad[b] {
+			panic(fmt.Sprintf("kernels: %s: negative id %d out of [0, %d)", fn, badID[b], catalogue))
+		}
+	}
+	for _, v := range blockLoss {
+		loss += v
+	}
+	if dItems != nil {
+		lsScatter(u, d, pos, neg, k, nb, coef, ent, off, catalogue, dItems, touch)
+	}
+	return loss / float64(count), count
+}
+
+const (
+	// lsBlockRows is the number of rows one SampledSoftmax task handles.
+	lsBlockRows = 64
+	// lsShards is the number of disjoint item-id shards (id mod lsShards)
+	// over which SampledSoftmax accumulates dItems in parallel; a power of 2.
+	lsShards = 64
+)
+
+// lsGroup writes the candidates r*kk+c that rows [lo, hi) write to dItems
+// (kk = k+1; c = 0 is the positive, c = j+1 the negative neg[r*k+j] unless
+// it is an accidental hit; padding rows write nothing) into ent grouped by
+// item-id shard, in row-major order within each shard, and the start of
+// each shard's group into off (len lsShards+1; off[lsShards] is the total).
+func lsGroup(pos, neg []int32, k, lo, hi int, ent, off []int32) {
+	kk := k + 1
+	var cnt [lsShards + 1]int32
+	for r := lo; r < hi; r++ {
+		p := pos[r]
+		if p <= 0 {
+			continue
+		}
+		cnt[p&(lsShards-1)+1]++
+		for _, id := range neg[r*k : (r+1)*k] {
+			if id != p {
+				cnt[id&(lsShards-1)+1]++
+			}
+		}
+	}
+	for s := 1; s <= lsShards; s++ {
+		cnt[s] += cnt[s-1]
+	}
+	copy(off, cnt[:])
+	for r := lo; r < hi; r++ {
+		p := pos[r]
+		if p <= 0 {
+			continue
+		}
+		base := int32((r - lo) * kk)
+		sh := p & (lsShards - 1)
+		ent[cnt[sh]] = base
+		cnt[sh]++
+		for j, id := range neg[r*k : (r+1)*k] {
+			if id != p {
+				sh = id & (lsShards - 1)
+				ent[cnt[sh]] = base + int32(j+1)
+				cnt[sh]++
+			}
+		}
+	}
+}
+
+// lsScatter adds coef[e] * u_r to dItems[id(e)] for every candidate e that
+// lsGroup recorded, one id shard per task and blocks in order, so every
+// dItems row sums its terms in row-major order; then it calls touch for
+// each distinct id written, shard by shard, on the calling goroutine.
+func lsScatter[T Float](u []T, d int, pos, neg []int32, k, nb int, coef []T, ent, off []int32, catalogue int, dItems []T, touch func(id int)) {
+	kk := k + 1
+	seen := make([]bool, catalogue) // shard s writes only ids ≡ s mod lsShards
+	written := make([][]int, lsShards)
+	Parallel(lsShards, func(sh int) {
+		var ids []int
+		for b := range nb {
+			lo := b * lsBlockRows
+			o := off[b*(lsShards+1):]
+			blk := ent[lo*kk:]
+			for _, e := range blk[o[sh]:o[sh+1]] {
+				r, c := lo+int(e)/kk, int(e)%kk
+				id := int(pos[r])
+				if c > 0 {
+					id = int(neg[r*k+c-1])
+				}
+				Axpy(coef[r*kk+c], u[r*d:(r+1)*d], dItems[id*d:(id+1)*d])
+				if !seen[id] {
+					seen[id] = true
+					ids = append(ids, id)
+				}
+			}
+		}
+		written[sh] = ids
+	})
+	if touch == nil {
+		return
+	}
+	for _, ids := range written {
+		for _, id := range ids {
+			touch(id)
+		}
+	}
+}
+
+// FullSoftmax is SampledSoftmax against the whole catalogue: the candidates
+// of every row are all items 1..catalogue-1 (id 0 is padding and excluded),
+// the positive among them once:
+//
+//	l_r  = -s_r(pos_r) + log Σ_{c=1}^{catalogue-1} exp(s_r(c)),   s_r(c) = <u_r, items[c]> / τ
+//	loss = (1/count) Σ_{r: pos_r > 0} l_r
+//
+// with the log-sum-exp taken stably (max subtracted). Non-padding rows are
+// processed in blocks: one Gemm of the block against the table for the
+// logits, one for du, and one per fixed shard of item columns for dItems,
+// so results do not depend on Workers(). du, dItems may be nil; touch, when
+// not nil, is called for ids 1..catalogue-1 in order after all writes when
+// dItems is not nil and count > 0. count == 0 returns (0, 0) and writes
+// nothing. len(items) != catalogue*d, other mismatched lengths, τ <= 0 or a
+// positive >= catalogue panic.
+func FullSoftmax[T Float](u []T, m, d int, items []T, catalogue int, pos []int32, temperature float64, du, dItems []T, touch func(id int)) (loss float64, count int) {
+	const fn = "FullSoftmax"
+	if got := lsCheck(fn, u, m, d, items, pos, temperature, du, dItems); got != catalogue {
+		panic(fmt.Sprintf("kernels: %s: items has %d rows, catalogue = %d", fn, got, catalogue))
+	}
+	count = lsCount(fn, pos, catalogue)
+	if count == 0 {
+		return 0, 0
+	}
+	active := make([]int, 0, count)
+	for r, p := range pos {
+		if p > 0 {
+			active = append(active, r)
+		}
+	}
+	n := catalogue - 1 // candidates: items 1..n
+	table := items[d:]
+	var dTable []T
+	if dItems != nil {
+		dTable = dItems[d:]
+	}
+	inv := 1 / temperature
+	scale := T(inv / float64(count))
+	super := min(lsFullMaxRows, max(lsFullSub, lsFullBudget/n/lsFullSub*lsFullSub))
+	super = min(super, (count+lsFullSub-1)/lsFullSub*lsFullSub)
+	ub := make([]T, super*d)
+	dub := make([]T, super*d)
+	logits := make([]T, super*n)
+	rowLoss := make([]float64, count)
+	for start := 0; start < count; start += super {
+		rows := active[start:min(count, start+super)]
+		nr := len(rows)
+		for i, r := range rows {
+			copy(ub[i*d:(i+1)*d], u[r*d:(r+1)*d])
+		}
+		Parallel((nr+lsFullSub-1)/lsFullSub, func(t int) {
+			lo, hi := t*lsFullSub, min(nr, (t+1)*lsFullSub)
+			S := logits[lo*n : hi*n]
+			Gemm(false, true, hi-lo, n, d, T(inv), ub[lo*d:], d, table, d, 0, S, n)
+			for i := lo; i < hi; i++ {
+				si := logits[i*n : (i+1)*n]
+				p := int(pos[rows[i]]) - 1
+				mx := si[0]
+				for _, v := range si {
+					mx = max(mx, v)
+				}
+				sp := float64(si[p] - mx)
+				z := 0.0
+				for c, v := range si {
+					e := math.Exp(float64(v - mx))
+					si[c] = T(e)
+					z += e
+				}
+				rowLoss[start+i] = math.Log(z) - sp // l = -(s_pos - mx) + log Σ exp(s - mx)
+				w := scale / T(z)
+				for c := range si {
+					si[c] *= w
+				}
+				si[p] -= scale
+			}
+			if du != nil {
+				Gemm(false, false, hi-lo, d, n, 1, S, n, table, d, 0, dub[lo*d:], d)
+				for i := lo; i < hi; i++ {
+					r := rows[i]
+					Axpy(1, dub[i*d:(i+1)*d], du[r*d:(r+1)*d])
+				}
+			}
+		})
+		if dTable != nil {
+			Parallel((n+lsFullCols-1)/lsFullCols, func(t int) {
+				c0, c1 := t*lsFullCols, min(n, (t+1)*lsFullCols)
+				Gemm(true, false, c1-c0, d, nr, 1, logits[c0:], n, ub, d, 1, dTable[c0*d:], d)
+			})
+		}
+	}
+	for _, v := range rowLoss {
+		loss += v
+	}
+	if dItems != nil && touch != nil {
+		for id := 1; id < catalogue; id++ {
+			touch(id)
+		}
+	}
+	return loss / float64(count), count
+}
+
+const (
+	lsFullSub     = 16      // rows per FullSoftmax logits task
+	lsFullMaxRows = 512     // most rows per FullSoftmax super-block
+	lsFullBudget  = 4 << 20 // FullSoftmax logits buffer size to aim for, in elements
+	lsFullCols    = 256     // item columns per FullSoftmax dItems task
+)
+
+// UniformNegatives fills out with ids drawn uniformly from [1, catalogue)
+// (id 0 is padding). catalogue < 2 panics.
+func UniformNegatives(rng *rand.Rand, catalogue int, out []int32) {
+	if catalogue < 2 || catalogue-1 > math.MaxInt32 {
+		panic(fmt.Sprintf("kernels: UniformNegatives: catalogue = %d outside [2, 2^31]", catalogue))
+	}
+	for i := range out {
+		out[i] = int32(1 + rng.IntN(catalogue-1))
+	}
+}
+
+// lsCheck panics on mismatched lengths or τ <= 0 and returns the number of
+// rows of items.
+func lsCheck[T Float](fn string, u []T, m, d int, items []T, pos []int32, temperature float64, du, dItems []T) int {
+	if m < 0 {
+		panic(fmt.Sprintf("kernels: %s: m = %d < 0", fn, m))
+	}
+	catalogue := pmTableRows(fn, len(items), d)
+	if !(temperature > 0) {
+		panic(fmt.Sprintf("kernels: %s: temperature = %v, want > 0", fn, temperature))
+	}
+	for _, c := range []struct {
+		name      string
+		got, want int
+		nilOK     bool
+	}{
+		{"u", len(u), m * d, false},
+		{"pos", len(pos), m, false},
+		{"du", len(du), m * d, du == nil},
+		{"dItems", len(dItems), len(items), dItems == nil},
+	} {
+		if c.got != c.want && !c.nilOK {
+			panic(fmt.Sprintf("kernels: %s: len(%s) = %d, want %d", fn, c.name, c.got, c.want))
+		}
+	}
+	return catalogue
+}
+
+// lsCount returns the number of non-padding rows (pos > 0), panicking on a
+// positive >= catalogue.
+func lsCount(fn string, pos []int32, catalogue int) int {
+	count := 0
+	for r, p := range pos {
+		if p <= 0 {
+			continue
+		}
+		if int(p) >= catalogue {
+			panic(fmt.Sprintf("kernels: %s: pos[%d] = %d out of [1, %d)", fn, r, p, catalogue))
+		}
+		count++
+	}
+	return count
+}

@@ -1,5 +1,4 @@
-// Package export will hold genrec's model artifact formats: the ONNX
-// writer and the checkpoint layout. Nothing is exported yet; the
-// vocabularies a model needs are saved today with features.Vocabs.WriteJSON
-// and in the preprocess output's vocab table.
+// Package export holds genrec's model artifact formats: the checkpoint a
+// trainer writes and reads back (weights, optimizer state, configuration
+// and vocabulary), and the ONNX writer.
 package export

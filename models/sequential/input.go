@@ -1,0 +1,139 @@
+package sequential
+
+import (
+	"math"
+	"math/rand/v2"
+
+	"github.com/genrec/genrec/models/kernels"
+)
+
+// Input is the embedding layer shared by the sequential models (SASRec,
+// arXiv 1808.09781; HSTU, arXiv 2402.17152):
+//
+//	x0[b,i] = Dropout(E[items[b,i]] * sqrt(d) + P[i])   for i < lens[b]
+//
+// over the batch's valid positions only, packed into R rows (the jagged
+// layout): Packed[r] is the padded index b*L+i of packed row r. Padding
+// positions have no row at all.
+type Input[T kernels.Float] struct {
+	Items *kernels.Param[T] // catalogue x d, row-sparse; row 0 is padding
+	Pos   *kernels.Param[T] // L x d
+
+	Packed []int
+	ids    []int32
+	x0, x  []T
+	mask   []bool
+	p      float64
+}
+
+// NewInput creates the tables with E ~ N(0, 0.02) (padding row zero) and
+// P ~ N(0, 1/d).
+func NewInput[T kernels.Float](items, maxLen, d int, rng *rand.Rand) *Input[T] {
+	in := &Input[T]{Items: kernels.NewParam[T]("item_emb", items, d), Pos: kernels.NewParam[T]("pos_emb", maxLen, d)}
+	in.Items.Sparse = true
+	kernels.InitNormal(in.Items.Value, 0.02, rng)
+	clear(in.Items.Value[:d])
+	kernels.InitNormal(in.Pos.Value, math.Sqrt(1/float64(d)), rng)
+	return in
+}
+
+// Rows is the number of packed rows of the last Forward.
+func (in *Input[T]) Rows() int { return len(in.Packed) }
+
+// Forward packs b's valid positions and returns x0 (Rows() x d), dropout
+// p applied when rng is non-nil. b.L must equal the position table's rows.
+func (in *Input[T]) Forward(b *Batch, p float64, rng *rand.Rand) []T {
+	d, l := in.Items.Cols(), in.Pos.Rows()
+	if b.L != l {
+		panic("sequential: batch length differs from the model's max_seq_len")
+	}
+	if rng == nil {
+		p = 0
+	}
+	in.p = p
+	in.Packed, in.ids = in.Packed[:0], in.ids[:0]
+	for bi, n := range b.Lens {
+		for i := range n {
+			in.Packed = append(in.Packed, bi*l+i)
+			in.ids = append(in.ids, b.Items[bi*l+i])
+		}
+	}
+	r := len(in.Packed)
+	in.x0 = resize(in.x0, r*d)
+	kernels.EmbeddingGather(in.Items.Value, d, in.ids, in.x0)
+	sq := T(math.Sqrt(float64(d)))
+	for j, pr := range in.Packed {
+		pos := in.Pos.Value[(pr%l)*d : (pr%l+1)*d]
+		row := in.x0[j*d : (j+1)*d]
+		for c := range row {
+			row[c] = row[c]*sq + pos[c]
+		}
+	}
+	in.mask = resize(in.mask, r*d)
+	in.x = resize(in.x, r*d)
+	kernels.DropoutForward(in.x0, in.x, p, rng, in.mask)
+	return in.x
+}
+
+// Backward accumulates the tables' gradients from dx (Rows() x d).
+func (in *Input[T]) Backward(dx []T) {
+	d, l := in.Items.Cols(), in.Pos.Rows()
+	dx0 := make([]T, len(dx))
+	kernels.DropoutBackward(in.mask, in.p, dx, dx0)
+	kernels.EmbeddingScatter(in.Items, in.ids, dx0, T(math.Sqrt(float64(d))))
+	for j, pr := range in.Packed {
+		kernels.AddTo(in.Pos.Grad[(pr%l)*d:(pr%l+1)*d], dx0[j*d:(j+1)*d])
+	}
+}
+
+// Output is the L2-normalising output layer shared by the sequential
+// models: out = y / ||y|| per packed row, scattered back to the padded
+// B*L x d layout the retrieval head reads.
+type Output[T kernels.Float] struct {
+	out, norms, padded []T
+}
+
+// Forward normalises y (len(packed) x d) and returns the padded output
+// (b.B*b.L x d, zero at padding), owned by o.
+func (o *Output[T]) Forward(b *Batch, packed []int, y []T, d int) []T {
+	r := len(packed)
+	o.out = resize(o.out, r*d)
+	o.norms = resize(o.norms, r)
+	kernels.L2NormalizeForward(y, o.out, o.norms, r, d, normEps)
+	o.padded = resize(o.padded, b.B*b.L*d)
+	clear(o.padded)
+	for j, pr := range packed {
+		copy(o.padded[pr*d:(pr+1)*d], o.out[j*d:(j+1)*d])
+	}
+	return o.padded
+}
+
+// Backward returns the gradient with respect to y from dPadded, the
+// gradient of the padded output.
+func (o *Output[T]) Backward(packed []int, dPadded []T, d int) []T {
+	r := len(packed)
+	if len(dPadded) != len(o.padded) {
+		panic("sequential: output gradient has the wrong length")
+	}
+	dy := make([]T, r*d)
+	for j, pr := range packed {
+		copy(dy[j*d:(j+1)*d], dPadded[pr*d:(pr+1)*d])
+	}
+	dx := make([]T, r*d)
+	kernels.L2NormalizeBackward(o.out, o.norms, dy, dx, r, d, normEps)
+	return dx
+}
+
+// ScatterRows copies packed rows of width w into the padded buffer dst.
+func ScatterRows[T any](dst, src []T, packed []int, w int) {
+	for j, pr := range packed {
+		copy(dst[pr*w:(pr+1)*w], src[j*w:(j+1)*w])
+	}
+}
+
+// GatherRows copies the packed rows of width w out of the padded src.
+func GatherRows[T any](dst, src []T, packed []int, w int) {
+	for j, pr := range packed {
+		copy(dst[j*w:(j+1)*w], src[pr*w:(pr+1)*w])
+	}
+}

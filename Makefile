@@ -3,27 +3,48 @@ GO      ?= go
 BIN     := bin/genrec
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: build demo test test-short bench lint clean
+# The kernels' gemm runs on OpenBLAS (cgo, gonum's netlib binding) when libopenblas-dev
+# is installed, else on pure-Go gonum. TAGS= (empty) forces pure Go. Goroutines
+# parallelise the kernels, so OpenBLAS itself runs single-threaded.
+TAGS    ?= $(shell ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so ' && echo openblas)
+TAGFLAG := $(if $(TAGS),-tags $(TAGS),)
+export OPENBLAS_NUM_THREADS := 1
+
+.PHONY: build demo test test-run test-short bench bench-train deps lint clean
 
 build:
-	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/genrec
+	$(GO) build $(TAGFLAG) -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/genrec
 
-## demo: generate the embedded synthetic data, preprocess it on prism, evaluate the baselines
+## demo: generate the embedded synthetic data, preprocess it on prism, train HSTU, evaluate
 demo: build
 	./$(BIN) demo --out out/demo
 
-## test: every test; real-data tests read ../shared/data and skip when it is absent
-test:
-	$(GO) test -count=1 ./...
+## deps: install libopenblas-dev and python3-torch when missing (root + apt; else says what is missing)
+deps:
+	@.ci/deps
+
+## test: every test, with OpenBLAS when present, then the model packages again on pure-Go BLAS;
+## real-data tests read ../shared/data and skip when it is absent
+test: deps
+	$(MAKE) --no-print-directory test-run
+
+test-run:
+	@echo "BLAS: $(if $(TAGS),openblas,pure-Go gonum)"
+	$(GO) test $(TAGFLAG) -count=1 ./...
+	$(if $(TAGS),$(GO) test -count=1 ./models/...,)
 
 ## test-short: skips the real-data tests
 test-short:
-	$(GO) test -count=1 -short ./...
+	$(GO) test $(TAGFLAG) -count=1 -short ./...
 
-## bench: throughput and memory figures (preprocess pipeline vs in-memory floor, parsers, metrics)
-bench:
-	$(GO) test -run '^$$' -bench . -benchtime 3x ./pipelines/... 
+## bench: throughput and memory figures (preprocess pipeline vs in-memory floor, parsers, metrics, training)
+bench: bench-train
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./pipelines/...
 	$(GO) test -run '^$$' -bench . -benchmem ./transforms/... ./eval/...
+
+## bench-train: HSTU training and top-10 throughput, Go (this build's BLAS) beside PyTorch in one run
+bench-train: deps
+	GO="$(GO)" TAGS="$(TAGS)" bench/compare.sh
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

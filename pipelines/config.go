@@ -9,6 +9,7 @@ import (
 
 	"github.com/genrec/genrec/features"
 	"github.com/genrec/genrec/pipelines/preprocess"
+	"github.com/genrec/genrec/pipelines/train"
 	"github.com/genrec/genrec/transforms"
 )
 
@@ -27,6 +28,7 @@ import (
 type Job struct {
 	Preprocess preprocess.Config `yaml:"preprocess"`
 	Features   *features.Schema  `yaml:"features"`
+	Train      train.Config      `yaml:"train"`
 }
 
 // LoadJob reads a YAML (or JSON, a subset of YAML) config file, local or
@@ -48,6 +50,9 @@ func LoadJob(ctx context.Context, path string) (Job, error) {
 			return Job{}, fmt.Errorf("config %s: %w", path, err)
 		}
 		j.Preprocess.Schema = *j.Features
+	}
+	if j.Train.Data == "" {
+		j.Train.Data = j.Preprocess.OutDir
 	}
 	return j, nil
 }

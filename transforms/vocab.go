@@ -2,8 +2,11 @@ package transforms
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"fmt"
 	"reflect"
+	"slices"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
@@ -149,4 +152,27 @@ func (f *writeVocabFn) ProcessElement(ctx context.Context, vs features.Vocabs, e
 		return err
 	}
 	return w.finish(ctx, emit)
+}
+
+// VocabsFromRows rebuilds the vocabularies of a vocab table (the inverse
+// of VocabRows; rows may come in any order). It returns an error naming
+// the feature when its ids are not exactly 1..n.
+func VocabsFromRows(rows []VocabRow) (features.Vocabs, error) {
+	byName := map[string][]VocabRow{}
+	for _, r := range rows {
+		byName[r.Feature] = append(byName[r.Feature], r)
+	}
+	vs := features.Vocabs{}
+	for name, rs := range byName {
+		slices.SortFunc(rs, func(a, b VocabRow) int { return cmp.Compare(a.ID, b.ID) })
+		v := &features.Vocab{Name: name, Tokens: make([]string, len(rs)), Counts: make([]int64, len(rs))}
+		for i, r := range rs {
+			if r.ID != int64(i+1) {
+				return nil, fmt.Errorf("transforms: vocab %s: ids are not 1..%d (found id %d at position %d)", name, len(rs), r.ID, i+1)
+			}
+			v.Tokens[i], v.Counts[i] = r.Token, r.Count
+		}
+		vs[name] = v
+	}
+	return vs, nil
 }

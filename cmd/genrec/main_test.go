@@ -54,7 +54,7 @@ func TestExitCodes(t *testing.T) {
 }
 
 func TestHelpShowsExamples(t *testing.T) {
-	for _, sub := range []string{"preprocess", "demo"} {
+	for _, sub := range []string{"preprocess", "demo", "train", "evaluate", "recommend"} {
 		cmd := newRootCmd()
 		var out bytes.Buffer
 		cmd.SetOut(&out)
@@ -101,7 +101,7 @@ func TestDemo(t *testing.T) {
 	if code := run(context.Background(), []string{"demo", "--out", out, "--users", "400", "--items", "200"}); code != 0 {
 		t.Fatalf("demo exit %d", code)
 	}
-	for _, f := range []string{"input/interactions.csv", "preprocess/summary.json", "preprocess/sequences/part-00000-of-00001.parquet", "metrics.json"} {
+	for _, f := range []string{"input/interactions.csv", "preprocess/summary.json", "preprocess/sequences/part-00000-of-00001.parquet", "metrics.json", "hstu/best.ckpt"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Errorf("demo output: %v", err)
 		}
@@ -114,8 +114,12 @@ func TestDemo(t *testing.T) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatal(err)
 	}
-	pop, mk := m["popularity"].Map()["HR@10"], m["markov"].Map()["HR@10"]
+	pop, mk, hs := m["popularity"].Map()["HR@10"], m["markov"].Map()["HR@10"], m["hstu"].Map()["HR@10"]
 	if !(mk > 2*pop) || m["markov"].Users != 400 {
 		t.Errorf("HR@10 markov %.3f vs popularity %.3f over %d users: want markov > 2x popularity over 400 users", mk, pop, m["markov"].Users)
+	}
+	// HSTU must find the sequential pattern too.
+	if !(hs > 2*pop) || m["hstu"].Users != 400 {
+		t.Errorf("HR@10 hstu %.3f vs popularity %.3f over %d users: want hstu > 2x popularity over 400 users", hs, pop, m["hstu"].Users)
 	}
 }

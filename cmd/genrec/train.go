@@ -1,0 +1,229 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/genrec/genrec/eval"
+	"github.com/genrec/genrec/models/trainer"
+	"github.com/genrec/genrec/pipelines"
+	"github.com/genrec/genrec/pipelines/train"
+)
+
+type trainFlags struct {
+	config    string
+	data      string
+	model     string
+	modelPath string
+	epochs    int
+	batch     int
+	lr        float64
+	patience  int
+	negatives int
+	seed      uint64
+	threads   int
+	device    string
+	resume    bool
+}
+
+func (f *trainFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.config, "config", "", "YAML config file with a train: section (flags override it)")
+	fs.StringVar(&f.data, "data", "", "preprocess output folder (default: the config's preprocess out)")
+	fs.StringVar(&f.model, "model", "", "model: "+strings.Join(train.Models, ", ")+" (default hstu)")
+	fs.StringVar(&f.modelPath, "model-path", "", "folder for best.ckpt, last.ckpt, train_log.jsonl/.png, metrics.json")
+	fs.IntVar(&f.epochs, "epochs", 0, "maximum epochs (n_epoch; default 100)")
+	fs.IntVar(&f.batch, "batch-size", 0, "sequences per step (default 128)")
+	fs.Float64Var(&f.lr, "lr", 0, "AdamW learning rate (default 0.001)")
+	fs.IntVar(&f.patience, "patience", 0, "early stopping: epochs without validation gain (default 10)")
+	fs.IntVar(&f.negatives, "negatives", -1, "sampled-softmax negatives per position; 0 = full softmax (default 128 in configs)")
+	fs.Uint64Var(&f.seed, "seed", 0, "random seed: same seed, same data, same metrics")
+	fs.IntVar(&f.threads, "threads", 0, "kernel goroutines (default: all cores)")
+	fs.StringVar(&f.device, "device", "", "device: cpu (the only one this build has)")
+	fs.BoolVar(&f.resume, "resume", false, "continue from model-path/last.ckpt when it exists")
+}
+
+func (f *trainFlags) resolve(ctx context.Context, fs *pflag.FlagSet) (train.Config, error) {
+	var cfg train.Config
+	if f.config != "" {
+		job, err := pipelines.LoadJob(ctx, f.config)
+		if err != nil {
+			return cfg, err
+		}
+		cfg = job.Train
+	}
+	set := fs.Changed
+	if set("data") {
+		cfg.Data = f.data
+	}
+	if set("model") {
+		cfg.Name = f.model
+	}
+	if set("model-path") {
+		cfg.ModelPath = f.modelPath
+	}
+	if set("epochs") {
+		cfg.Epochs = f.epochs
+	}
+	if set("batch-size") {
+		cfg.BatchSize = f.batch
+	}
+	if set("lr") {
+		cfg.Optimizer.LR = f.lr
+	}
+	if set("patience") {
+		cfg.EarlyStopPatience = f.patience
+	}
+	if set("negatives") {
+		cfg.Loss.Negatives = f.negatives
+	}
+	if set("seed") {
+		cfg.Seed = f.seed
+	}
+	if set("threads") {
+		cfg.Threads = f.threads
+	}
+	if set("device") {
+		cfg.Device = f.device
+	}
+	cfg.Resume = f.resume
+	if cfg.Transformer.NumLayers == 0 {
+		return cfg, usageError{fmt.Errorf("no model shape: give a --config whose train: section sets transformer_params (see configs/)")}
+	}
+	if err := cfg.Options.WithDefaults().Validate(); err != nil {
+		return cfg, usageError{err}
+	}
+	return cfg, nil
+}
+
+func newTrainCmd() *cobra.Command {
+	var f trainFlags
+	cmd := &cobra.Command{
+		Use:   "train",
+		Short: "Train HSTU (or the SASRec baseline) on preprocessed sequences",
+		Long: `train loads a preprocess output folder, trains the model of the config's
+train: section with AdamW on a sampled-softmax loss at every position, ranks
+the validation users against the whole catalogue after each epoch (history
+masked), keeps the best epoch by earlystop_metric (NDCG@10) and stops after
+earlystop_patience epochs without gain. It then reports the best epoch's
+validation metrics and its test metrics. Under --model-path it writes:
+
+  best.ckpt, last.ckpt   weights, optimizer state, config and vocabulary
+  train_log.jsonl/.png   loss and validation metrics per epoch, and their plot
+  metrics.json           validation and test metrics of the best epoch
+
+Ctrl-C saves last.ckpt at the current step; --resume continues from it and
+ends where an uninterrupted run with the same seed would. A NaN or infinite
+loss stops the run with an error and keeps the last good checkpoint.`,
+		Example: `  # The demo data, then HSTU on it
+  genrec demo && genrec train --config configs/demo-hstu.yaml
+
+  # Amazon Beauty (preprocess first), the reference HSTU figure
+  genrec preprocess --config configs/beauty.yaml
+  genrec train --config configs/beauty-hstu.yaml
+
+  # The SASRec baseline on the same data and config
+  genrec train --config configs/beauty-hstu.yaml --model sasrec --model-path out/beauty/sasrec
+
+  # Continue a killed run
+  genrec train --config configs/beauty-hstu.yaml --resume`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := f.resolve(cmd.Context(), cmd.Flags())
+			if err != nil {
+				return err
+			}
+			return runTrain(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), cfg)
+		},
+	}
+	f.register(cmd.Flags())
+	return cmd
+}
+
+func runTrain(ctx context.Context, stdout, stderr io.Writer, cfg train.Config) error {
+	start := time.Now()
+	var progress io.Writer
+	if isTerminal(stderr) {
+		progress = stderr
+	}
+	onEpoch := func(e trainer.EpochLog) {
+		line := fmt.Sprintf("epoch %3d  loss %.4f  %6.0f seq/s  %5.1fs", e.Epoch, e.Loss, e.ExamplesPerSecond, e.Seconds)
+		if v, ok := e.Valid["NDCG@10"]; ok {
+			line += fmt.Sprintf("  valid HR@10 %.4f NDCG@10 %.4f", e.Valid["HR@10"], v)
+		}
+		if e.Best {
+			line += "  *"
+		}
+		fmt.Fprintln(stdout, line)
+	}
+	res, err := train.Run(ctx, cfg, progress, onEpoch)
+	if err != nil {
+		if ctx.Err() != nil && cfg.ModelPath != "" {
+			return fmt.Errorf("%w (interrupted; last.ckpt saved in %s: rerun with --resume to continue)", err, cfg.ModelPath)
+		}
+		return err
+	}
+	if res.Resumed {
+		fmt.Fprintf(stdout, "resumed from %s\n", cfg.ModelPath)
+	}
+	fmt.Fprintf(stdout, "train done in %s: %d epochs, best epoch %d", time.Since(start).Round(time.Second), res.Fit.Epochs, res.Fit.BestEpoch)
+	if res.Fit.Stopped {
+		fmt.Fprint(stdout, " (early stop)")
+	}
+	fmt.Fprintln(stdout)
+	if len(res.Valid.Ks) > 0 {
+		printReport(stdout, "valid", res.Valid)
+	}
+	printReport(stdout, "test", res.Test)
+	if res.Checkpoint != "" {
+		fmt.Fprintf(stdout, "checkpoint %s\n", res.Checkpoint)
+	}
+	return nil
+}
+
+// printReport prints one line of metrics in the report's own order.
+func printReport(w io.Writer, name string, r eval.Report) {
+	m := r.Map()
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		if k != "Users" {
+			keys = append(keys, k)
+		}
+	}
+	order := func(k string) int {
+		switch {
+		case strings.HasPrefix(k, "HR@"):
+			return 0
+		case strings.HasPrefix(k, "NDCG@"):
+			return 1
+		case k == "MRR":
+			return 2
+		}
+		return 3
+	}
+	sort.SliceStable(keys, func(i, j int) bool {
+		if order(keys[i]) != order(keys[j]) {
+			return order(keys[i]) < order(keys[j])
+		}
+		return metricK(keys[i]) < metricK(keys[j])
+	})
+	fmt.Fprintf(w, "%-6s users %d", name, r.Users)
+	for _, k := range keys {
+		fmt.Fprintf(w, "  %s %.4f", k, m[k])
+	}
+	fmt.Fprintln(w)
+}
+
+func metricK(k string) int {
+	var n int
+	if i := strings.IndexByte(k, '@'); i >= 0 {
+		fmt.Sscan(k[i+1:], &n)
+	}
+	return n
+}

@@ -1,0 +1,68 @@
+package train
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/genrec/genrec/models/hstu"
+	"github.com/genrec/genrec/models/sequential"
+)
+
+// Models lists the model names a config's model: accepts.
+var Models = []string{"hstu", "sasrec"}
+
+// ModelSpec is the model part of a train config.
+type ModelSpec struct {
+	Name         string                  `yaml:"model" json:"model"` // hstu (default) or sasrec
+	Transformer  hstu.TransformerParams  `yaml:"transformer_params" json:"transformer_params"`
+	Hierarchical hstu.HierarchicalParams `yaml:"hierarchical_params" json:"hierarchical_params"`
+	// NoPositionBias and NoTimeBias switch off HSTU's relative biases.
+	NoPositionBias bool `yaml:"no_position_bias" json:"no_position_bias"`
+	NoTimeBias     bool `yaml:"no_time_bias" json:"no_time_bias"`
+}
+
+// ModelConfig is a ModelSpec resolved against the data: what a checkpoint
+// stores to rebuild its model.
+type ModelConfig struct {
+	ModelSpec
+	Items     int `json:"items"`       // catalogue size with padding id 0
+	MaxSeqLen int `json:"max_seq_len"` // N
+}
+
+// JSON is the configuration as stored in checkpoints.
+func (c ModelConfig) JSON() []byte {
+	b, err := json.Marshal(c)
+	if err != nil {
+		panic("train: " + err.Error())
+	}
+	return b
+}
+
+// ParseModelConfig reads a checkpoint's model configuration.
+func ParseModelConfig(b []byte) (ModelConfig, error) {
+	var c ModelConfig
+	if err := json.Unmarshal(b, &c); err != nil {
+		return c, fmt.Errorf("train: model configuration: %w", err)
+	}
+	return c, nil
+}
+
+// HSTU returns the HSTU configuration of c.
+func (c ModelConfig) HSTU() hstu.Config {
+	return hstu.Config{Items: c.Items, MaxSeqLen: c.MaxSeqLen, Transformer: c.Transformer, Hierarchical: c.Hierarchical,
+		NoPositionBias: c.NoPositionBias, NoTimeBias: c.NoTimeBias}
+}
+
+// BuildModel creates the model c describes, initialised from seed.
+func BuildModel(c ModelConfig, seed uint64) (sequential.Model, error) {
+	rng := rand.New(rand.NewPCG(seed, 0x6d6f64656c))
+	switch c.Name {
+	case "", "hstu":
+		return hstu.New[float32](c.HSTU(), rng)
+	case "sasrec":
+		return newSASRec(c, rng)
+	default:
+		return nil, fmt.Errorf("train: unknown model %q; choose one of %v", c.Name, Models)
+	}
+}

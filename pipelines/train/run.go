@@ -1,0 +1,110 @@
+package train
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/genrec/genrec/eval"
+	"github.com/genrec/genrec/models/trainer"
+	"github.com/genrec/genrec/transforms"
+)
+
+// Config is the train section of a config file.
+//
+//	train:
+//	  data: out/beauty            # a preprocess --out folder
+//	  model: hstu
+//	  transformer_params: {num_layers: 2, num_heads: 1, hidden_size: 64, dropout: 0.5}
+//	  n_epoch: 200
+//	  earlystop_patience: 20
+//	  optimizer_params: {lr: 0.001, weight_decay: 0}
+//	  model_path: out/beauty/hstu
+type Config struct {
+	Data            string `yaml:"data" json:"data"`
+	ModelSpec       `yaml:",inline" json:",inline"`
+	MaxSeqLen       int `yaml:"max_seq_len" json:"max_seq_len"` // default: the data's
+	trainer.Options `yaml:",inline" json:",inline"`
+	// Resume continues from model_path/last.ckpt when it exists.
+	Resume bool `yaml:"-" json:"-"`
+}
+
+// Result is what Run reports.
+type Result struct {
+	Fit         trainer.FitResult
+	Valid, Test eval.Report
+	Checkpoint  string // best.ckpt, or "" without a model path
+	Resumed     bool
+}
+
+// MetricsFile is written in the model path by Run.
+const MetricsFile = "metrics.json"
+
+// Run loads cfg.Data, trains the model with GenRecTrainer and evaluates
+// the best epoch on the test split. Progress bars go to progress (nil:
+// none); OnEpoch, when set, is called after every epoch.
+func Run(ctx context.Context, cfg Config, progress io.Writer, onEpoch func(trainer.EpochLog)) (Result, error) {
+	data, err := LoadData(ctx, cfg.Data)
+	if err != nil {
+		return Result{}, err
+	}
+	maxLen := cfg.MaxSeqLen
+	if maxLen == 0 {
+		maxLen = data.Summary.MaxSeqLen
+	}
+	mc := ModelConfig{ModelSpec: cfg.ModelSpec, Items: data.Items(), MaxSeqLen: maxLen}
+	if mc.Name == "" {
+		mc.Name = "hstu"
+	}
+	model, err := BuildModel(mc, cfg.Seed)
+	if err != nil {
+		return Result{}, err
+	}
+	t, err := trainer.NewGenRecTrainer(model, cfg.Options)
+	if err != nil {
+		return Result{}, err
+	}
+	t.ModelConfig, t.Vocab, t.Progress, t.OnEpoch = mc.JSON(), data.VocabJSON(), progress, onEpoch
+	res := Result{}
+	if cfg.Resume && cfg.ModelPath != "" {
+		last := transforms.JoinPath(cfg.ModelPath, "last.ckpt")
+		if _, err := transforms.ReadFile(ctx, last); err == nil {
+			if err := t.Resume(ctx, last); err != nil {
+				return res, err
+			}
+			res.Resumed = true
+		}
+	}
+	res.Fit, err = t.Fit(ctx, data.Rows, validRows(data.Rows))
+	if err != nil {
+		return res, err
+	}
+	res.Valid = res.Fit.Best
+	if res.Test, err = t.Evaluate(data.Rows, transforms.SplitTest); err != nil {
+		return res, err
+	}
+	if cfg.ModelPath != "" {
+		if res.Fit.BestEpoch > 0 {
+			res.Checkpoint = transforms.JoinPath(cfg.ModelPath, "best.ckpt")
+		} else {
+			res.Checkpoint = transforms.JoinPath(cfg.ModelPath, "last.ckpt")
+		}
+		m := map[string]any{"model": mc.Name, "best_epoch": res.Fit.BestEpoch, "epochs": res.Fit.Epochs, "valid": res.Valid, "test": res.Test}
+		b, _ := json.MarshalIndent(m, "", "  ")
+		if err := transforms.WriteFileAtomic(ctx, transforms.JoinPath(cfg.ModelPath, MetricsFile), append(b, '\n')); err != nil {
+			return res, fmt.Errorf("train: %w", err)
+		}
+	}
+	return res, nil
+}
+
+func validRows(rows []transforms.SequenceRow) []transforms.SequenceRow {
+	var out []transforms.SequenceRow
+	for _, r := range rows {
+		if r.Split == transforms.SplitValid {
+			out = append(out, r)
+		}
+	}
+	return out
+}

@@ -37,8 +37,10 @@ func NewAdamW(lr float64) *AdamW {
 func AdamWStep[T Float](o *AdamW, params []*Param[T]) {
 	o.Steps++
 	t := float64(o.Steps)
-	c1 := 1 - math.Pow(o.Beta1, t)
-	c2 := 1 - math.Pow(o.Beta2, t)
+	// mhat/(sqrt(vhat)+eps) = (m/c1) / (sqrt(v)/sqrt(c2) + eps), with one
+	// division per element.
+	ic1 := 1 / (1 - math.Pow(o.Beta1, t))
+	isc2 := 1 / math.Sqrt(1-math.Pow(o.Beta2, t))
 	b1, b2, lr, eps, wd := o.Beta1, o.Beta2, o.LR, o.Eps, o.WeightDecay
 	for _, p := range params {
 		n := len(p.Value)
@@ -59,7 +61,7 @@ func AdamWStep[T Float](o *AdamW, params []*Param[T]) {
 				vi := b2*float64(v[i]) + (1-b2)*gi*gi
 				m[i], v[i] = T(mi), T(vi)
 				wi := float64(w[i])
-				w[i] = T(wi - lr*((mi/c1)/(math.Sqrt(vi/c2)+eps)+wd*wi))
+				w[i] = T(wi - lr*(mi*ic1/(math.Sqrt(vi)*isc2+eps)+wd*wi))
 			}
 		}
 		if !p.Sparse {

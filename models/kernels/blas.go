@@ -4,6 +4,7 @@ import (
 	"math"
 	"runtime"
 	"sync"
+	"unsafe"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
@@ -58,18 +59,22 @@ func Axpy[T Float](alpha T, x, y []T) {
 	}
 }
 
-// Sigmoid returns 1/(1+exp(-x)).
+// Sigmoid returns 1/(1+exp(-x)); in float32 through hstuExp32, without a
+// round trip through float64.
 func Sigmoid[T Float](x T) T {
-	switch v := any(x).(type) {
-	case float32:
-		return T(1 / (1 + float32(math.Exp(float64(-v)))))
-	default:
-		return T(1 / (1 + math.Exp(-float64(x))))
+	if unsafe.Sizeof(x) == 4 {
+		return T(1 / (1 + hstuExp32(-float32(x))))
 	}
+	return T(1 / (1 + math.Exp(-float64(x))))
 }
 
-// Exp is math.Exp in T.
-func Exp[T Float](x T) T { return T(math.Exp(float64(x))) }
+// Exp is math.Exp in T (float32 through hstuExp32, about 1 ulp).
+func Exp[T Float](x T) T {
+	if unsafe.Sizeof(x) == 4 {
+		return T(hstuExp32(float32(x)))
+	}
+	return T(math.Exp(float64(x)))
+}
 
 // Sqrt is math.Sqrt in T.
 func Sqrt[T Float](x T) T { return T(math.Sqrt(float64(x))) }

@@ -5,7 +5,6 @@ import (
 	"math"
 	"math/bits"
 	"sync/atomic"
-	"unsafe"
 )
 
 // HSTUAttention describes one call of HSTU's pointwise SiLU attention
@@ -259,15 +258,6 @@ func hstuEachPair[T Float](pairs int, newScratch func() *hstuScratch[T], fn func
 	})
 }
 
-// hstuSigmoid is 1/(1+exp(-x)): in float64 with math.Exp, in float32 with
-// hstuExp32. (The size test is a constant in each instantiation.)
-func hstuSigmoid[T Float](x T) T {
-	if unsafe.Sizeof(x) == 4 {
-		return T(1 / (1 + hstuExp32(-float32(x))))
-	}
-	return T(1 / (1 + math.Exp(-float64(x))))
-}
-
 // hstuExp32 is exp(x) in float32 to about 1 ulp, without a call into
 // float64: x = n ln 2 + r with |r| <= ln 2 / 2, exp(r) by the Cephes expf
 // polynomial, 2^n by building the exponent bits. x is clamped to
@@ -338,7 +328,7 @@ func (c *hstuPair[T]) forwardRow(s []T, i, jlo int) {
 		if c.tbias != nil {
 			x += c.tbias[hstuBucket(c.tsq[i]-c.tsk[j])]
 		}
-		s[t] = x * hstuSigmoid(x) * c.invL
+		s[t] = x * Sigmoid(x) * c.invL
 	}
 }
 
@@ -385,7 +375,7 @@ func (c *hstuPair[T]) summaryForward(sc *hstuScratch[T], o []T) {
 		lo, hi := c.chunks(i)
 		row := S[(i-i0)*nc+lo : (i-i0)*nc+hi]
 		for t, x := range row {
-			row[t] = x * hstuSigmoid(x) * c.invL
+			row[t] = x * Sigmoid(x) * c.invL
 		}
 	}
 	Gemm(false, false, m, c.dv, nc, 1, S, nc, sc.vbar, c.dv, 1, o[i0*c.ldv:], c.ldv)
@@ -492,7 +482,7 @@ func (c *hstuPair[T]) backwardRow(s, g []T, i, jlo int, dpos, dtime []T) {
 			bk = hstuBucket(c.tsq[i] - c.tsk[j])
 			x += c.tbias[bk]
 		}
-		sig := hstuSigmoid(x)
+		sig := Sigmoid(x)
 		s[t] = x * sig * c.invL
 		d := g[t] * sig * (1 + x*(1-sig)) * c.invL
 		g[t] = d
@@ -519,7 +509,7 @@ func (c *hstuPair[T]) summaryBackward(sc *hstuScratch[T], dO, dq, dk, dv []T) {
 		clear(g[:lo])
 		clear(g[hi:])
 		for t, x := range s {
-			sig := hstuSigmoid(x)
+			sig := Sigmoid(x)
 			s[t] = x * sig * c.invL
 			g[lo+t] *= sig * (1 + x*(1-sig)) * c.invL
 		}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+
+	"gonum.org/v1/gonum/blas/gonum"
 )
 
 // SampledSoftmax computes the mean sampled-softmax cross-entropy of HSTU
@@ -15,7 +17,8 @@ import (
 // item, pos[r] <= 0 marks padding (the row is skipped); neg is m x k negative
 // item ids (uniform samples, see UniformNegatives). A negative equal to its
 // row's positive is an accidental hit and is left out of the sum (the
-// reference code sets its logit to -5e4, which is the same up to rounding):
+// reference code masks its logit with a large negative constant, which is
+// the same up to rounding):
 //
 //	s_r(id) = <u_r, items[id]> / τ
 //	l_r     = -s_r(pos_r) + log( exp(s_r(pos_r)) + Σ_{j: neg_rj != pos_r} exp(s_r(neg_rj)) )
@@ -59,17 +62,19 @@ func SampledSoftmax[T Float](u []T, m, d int, items []T, pos []int32, neg []int3
 	blockLoss := make([]float64, nb)
 	bad := make([]bool, nb) // block b met a negative id outside [0, catalogue)
 	badID := make([]int32, nb)
-	var coef []T               // coef[r*kk+c]: ∂loss/∂s of row r's candidate c times 1/τ
-	var ent []int32            // each block's written candidates r*kk+c, grouped by id shard
-	var off []int32            // off[b*(lsShards+1)+s]: start of shard s in block b's part of ent
+	var ent []lsEntry[T] // each block's dItems terms, grouped by id shard
+	var off []int32      // off[b*(lsShards+1)+s]: start of shard s in block b's part of ent
 	if dItems != nil {
-		coef = make([]T, m*kk)
-		ent = make([]int32, m*kk)
+		ent = make([]lsEntry[T], m*kk)
 		off = make([]int32, nb*(lsShards+1))
 	}
 	Parallel(nb, func(b int) {
 		lo, hi := b*lsBlockRows, min(m, (b+1)*lsBlockRows)
 		s := make([]float64, kk)
+		var coef []T // coef[(r-lo)*kk+c]: ∂loss/∂(u_r·items[c]) of row r's candidate c
+		if dItems != nil {
+			coef = make([]T, (hi-lo)*kk)
+		}
 		sum := 0.0
 		for r := lo; r < hi; r++ {
 			p := pos[r]
@@ -78,7 +83,7 @@ func SampledSoftmax[T Float](u []T, m, d int, items []T, pos []int32, neg []int3
 			}
 			ur := u[r*d : (r+1)*d]
 			negs := neg[r*k : (r+1)*k]
-			s[0] = float64(Dot(ur, items[int(p)*d:(int(p)+1)*d])) * inv
+			s[0] = float64(lsDot(ur, items[int(p)*d:(int(p)+1)*d])) * inv
 			mx := s[0]
 			for j, id := range negs {
 				if id < 0 || int(id) >= catalogue {
@@ -89,7 +94,7 @@ func SampledSoftmax[T Float](u []T, m, d int, items []T, pos []int32, neg []int3
 					s[j+1] = math.Inf(-1)
 					continue
 				}
-				v := float64(Dot(ur, items[int(id)*d:(int(id)+1)*d])) * inv
+				v := float64(lsDot(ur, items[int(id)*d:(int(id)+1)*d])) * inv
 				s[j+1] = v
 				mx = max(mx, v)
 			}
@@ -106,31 +111,28 @@ func SampledSoftmax[T Float](u []T, m, d int, items []T, pos []int32, neg []int3
 			}
 			for j := range s {
 				if j > 0 && negs[j-1] == p {
-					if coef != nil {
-						coef[r*kk+j] = 0
-					}
-					continue
+					continue // accidental hit: coef stays 0 and lsGroup skips it
 				}
 				g := s[j] / z
 				if j == 0 {
 					g--
 				}
 				c := T(g * scale)
-				id := int(p)
-				if j > 0 {
-					id = int(negs[j-1])
-				}
 				if dur != nil {
-					Axpy(c, items[id*d:(id+1)*d], dur)
+					id := int(p)
+					if j > 0 {
+						id = int(negs[j-1])
+					}
+					lsAxpy(c, items[id*d:(id+1)*d], dur)
 				}
 				if coef != nil {
-					coef[r*kk+j] = c
+					coef[(r-lo)*kk+j] = c
 				}
 			}
 		}
 		blockLoss[b] = sum
 		if dItems != nil {
-			lsGroup(pos, neg, k, lo, hi, ent[lo*kk:hi*kk], off[b*(lsShards+1):(b+1)*(lsShards+1)])
+			lsGroup(pos, neg, k, lo, hi, coef, ent[lo*kk:hi*kk], off[b*(lsShards+1):(b+1)*(lsShards+1)])
 		}
 	})
 	for b := range bad {
@@ -142,7 +144,7 @@ func SampledSoftmax[T Float](u []T, m, d int, items []T, pos []int32, neg []int3
 		loss += v
 	}
 	if dItems != nil {
-		lsScatter(u, d, pos, neg, k, nb, coef, ent, off, catalogue, dItems, touch)
+		lsScatter(u, d, ent, off, nb, kk, catalogue, dItems, touch)
 	}
 	return loss / float64(count), count
 }
@@ -155,12 +157,19 @@ const (
 	lsShards = 64
 )
 
-// lsGroup writes the candidates r*kk+c that rows [lo, hi) write to dItems
-// (kk = k+1; c = 0 is the positive, c = j+1 the negative neg[r*k+j] unless
-// it is an accidental hit; padding rows write nothing) into ent grouped by
+// lsEntry is one dItems term of SampledSoftmax: dItems[id] += g * u[r].
+type lsEntry[T Float] struct {
+	id, r int32
+	g     T
+}
+
+// lsGroup writes the dItems terms of rows [lo, hi) into ent grouped by
 // item-id shard, in row-major order within each shard, and the start of
 // each shard's group into off (len lsShards+1; off[lsShards] is the total).
-func lsGroup(pos, neg []int32, k, lo, hi int, ent, off []int32) {
+// The terms are the positive and the negatives that are not accidental hits
+// of each non-padding row, with coefficients coef[(r-lo)*(k+1)+c] (c = 0 the
+// positive, c = j+1 the negative neg[r*k+j]).
+func lsGroup[T Float](pos, neg []int32, k, lo, hi int, coef []T, ent []lsEntry[T], off []int32) {
 	kk := k + 1
 	var cnt [lsShards + 1]int32
 	for r := lo; r < hi; r++ {
@@ -184,41 +193,35 @@ func lsGroup(pos, neg []int32, k, lo, hi int, ent, off []int32) {
 		if p <= 0 {
 			continue
 		}
-		base := int32((r - lo) * kk)
+		cr := coef[(r-lo)*kk : (r-lo+1)*kk]
 		sh := p & (lsShards - 1)
-		ent[cnt[sh]] = base
+		ent[cnt[sh]] = lsEntry[T]{p, int32(r), cr[0]}
 		cnt[sh]++
 		for j, id := range neg[r*k : (r+1)*k] {
 			if id != p {
 				sh = id & (lsShards - 1)
-				ent[cnt[sh]] = base + int32(j+1)
+				ent[cnt[sh]] = lsEntry[T]{id, int32(r), cr[j+1]}
 				cnt[sh]++
 			}
 		}
 	}
 }
 
-// lsScatter adds coef[e] * u_r to dItems[id(e)] for every candidate e that
-// lsGroup recorded, one id shard per task and blocks in order, so every
-// dItems row sums its terms in row-major order; then it calls touch for
-// each distinct id written, shard by shard, on the calling goroutine.
-func lsScatter[T Float](u []T, d int, pos, neg []int32, k, nb int, coef []T, ent, off []int32, catalogue int, dItems []T, touch func(id int)) {
-	kk := k + 1
-	seen := make([]bool, catalogue) // shard s writes only ids ≡ s mod lsShards
+// lsScatter adds the terms lsGroup recorded to dItems, one id shard per
+// task and blocks in order, so every dItems row sums its terms in row-major
+// order whatever the number of workers; then it calls touch for each
+// distinct id written, shard by shard, on the calling goroutine.
+func lsScatter[T Float](u []T, d int, ent []lsEntry[T], off []int32, nb, kk, catalogue int, dItems []T, touch func(id int)) {
+	seen := make([]bool, catalogue) // task sh writes only seen[id] with id ≡ sh mod lsShards
 	written := make([][]int, lsShards)
 	Parallel(lsShards, func(sh int) {
 		var ids []int
 		for b := range nb {
-			lo := b * lsBlockRows
 			o := off[b*(lsShards+1):]
-			blk := ent[lo*kk:]
+			blk := ent[b*lsBlockRows*kk:]
 			for _, e := range blk[o[sh]:o[sh+1]] {
-				r, c := lo+int(e)/kk, int(e)%kk
-				id := int(pos[r])
-				if c > 0 {
-					id = int(neg[r*k+c-1])
-				}
-				Axpy(coef[r*kk+c], u[r*d:(r+1)*d], dItems[id*d:(id+1)*d])
+				id, r := int(e.id), int(e.r)
+				lsAxpy(e.g, u[r*d:(r+1)*d], dItems[id*d:(id+1)*d])
 				if !seen[id] {
 					seen[id] = true
 					ids = append(ids, id)
@@ -236,6 +239,33 @@ func lsScatter[T Float](u []T, d int, pos, neg []int32, k, nb int, coef []T, ent
 		}
 	}
 }
+
+// lsDot is Σ x[i] y[i] for len(x) == len(y), on gonum's assembly kernels
+// (called directly, not through blas32/blas64, so an OpenBLAS build does
+// not pay a cgo call per short vector).
+func lsDot[T Float](x, y []T) T {
+	switch xs := any(x).(type) {
+	case []float32:
+		return T(lsBLAS.Sdot(len(xs), xs, 1, any(y).([]float32), 1))
+	case []float64:
+		return T(lsBLAS.Ddot(len(xs), xs, 1, any(y).([]float64), 1))
+	}
+	return Dot(x, y)
+}
+
+// lsAxpy is y += a x for len(x) == len(y), on gonum's assembly kernels.
+func lsAxpy[T Float](a T, x, y []T) {
+	switch xs := any(x).(type) {
+	case []float32:
+		lsBLAS.Saxpy(len(xs), float32(a), xs, 1, any(y).([]float32), 1)
+	case []float64:
+		lsBLAS.Daxpy(len(xs), float64(a), xs, 1, any(y).([]float64), 1)
+	default:
+		Axpy(a, x, y)
+	}
+}
+
+var lsBLAS gonum.Implementation
 
 // FullSoftmax is SampledSoftmax against the whole catalogue: the candidates
 // of every row are all items 1..catalogue-1 (id 0 is padding and excluded),

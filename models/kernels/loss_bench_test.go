@@ -87,7 +87,7 @@ func BenchmarkAdamW(b *testing.B) {
 			}
 			o := NewAdamW(1e-3)
 			params := []*Param[float32]{p}
-			AdamWStep(o, params) // allocate the moments outside the timing
+			AdamWStep(o, params)                      // allocate the moments outside the timing
 			b.SetBytes(int64(5 * 4 * tc.touched * d)) // value, m, v read and written, grad read
 			b.ResetTimer()
 			for range b.N {

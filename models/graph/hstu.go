@@ -1,0 +1,170 @@
+package graph
+
+import (
+	"fmt"
+	"math"
+
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/genrec/genrec/models/hstu"
+	"github.com/genrec/genrec/models/kernels"
+	"github.com/genrec/genrec/models/sequential"
+)
+
+const (
+	lnEps   = 1e-6  // HSTU's LayerNorm epsilon (DESIGN.md), as models/hstu
+	normEps = 1e-12 // the L2-normalisation clamp of models/sequential
+)
+
+// HSTU is an HSTU model's forward pass and sampled-softmax loss on one
+// batch, composed as a gorgonia graph of this package's Ops, differentiated
+// by gorgonia.Grad and run by a TapeMachine. Its parameter nodes wrap the
+// model's own Param.Value and Param.Grad slices, so a Step reads the
+// current weights and accumulates into the model's gradients.
+type HSTU struct {
+	G      *gorgonia.ExprGraph
+	Loss   *gorgonia.Node // scalar mean loss
+	Params gorgonia.Nodes // the model's parameters, in Model.Params order
+	Grads  gorgonia.Nodes // their gradient nodes
+	VM     gorgonia.VM    // a TapeMachine with the Params' dual values bound
+	params []*kernels.Param[float32]
+	table  *kernels.Param[float32]
+	ids    []int // item ids of the packed rows
+	loss   *SampledSoftmaxOp
+}
+
+// BuildHSTU composes m's forward pass on b in eval mode (no dropout, as
+// Model.Forward with a nil rng) and the sampled-softmax loss of
+// sequential.Head with the given negatives (b.B*b.L*loss.Negatives item
+// ids, one block of loss.Negatives per padded position). With R the valid
+// positions of b packed as the model packs them, and rows of a padded
+// matrix at b*L+i:
+//
+//	x0   = E[items] * sqrt(d) + P[i]                            R x d
+//	h    = SiLU(LayerNorm(x) W_uvqk), split u | v | q | k       R x (2*H*dv + 2*H*dqk)
+//	o    = Gather(HSTUAttention(Scatter(q), Scatter(k), Scatter(v)))  R x H*dv
+//	y    = (u * LayerNorm(o)) W_o + b_o + x                     R x d
+//	user = Scatter(y / ||y||)                                   B*L x d
+//	loss = SampledSoftmax(user, E / ||E||)                      scalar
+//
+// The graph holds b and the negatives, so it is built once per batch. It
+// returns an error when b does not fit m or the negatives do not fit b,
+// or when gorgonia cannot build or differentiate the graph.
+func BuildHSTU(m *hstu.Model[float32], b *sequential.Batch, neg []int32, loss sequential.LossConfig) (h *HSTU, err error) {
+	loss = loss.WithDefaults()
+	switch {
+	case b.L != m.MaxLen():
+		return nil, fmt.Errorf("graph: batch length %d, model max_seq_len %d", b.L, m.MaxLen())
+	case loss.Negatives < 1:
+		return nil, fmt.Errorf("graph: BuildHSTU needs sampled negatives, got %d", loss.Negatives)
+	case len(neg) != b.B*b.L*loss.Negatives:
+		return nil, fmt.Errorf("graph: %d negatives for %d positions and %d per position", len(neg), b.B*b.L, loss.Negatives)
+	}
+	defer func() {
+		// must and gorgonia's NewTapeMachine panic with errors.
+		if r := recover(); r != nil {
+			e, ok := r.(error)
+			if !ok {
+				panic(r)
+			}
+			h, err = nil, fmt.Errorf("graph: BuildHSTU: %w", e)
+		}
+	}()
+	cfg := m.Config()
+	d, l, heads := m.Dim(), m.MaxLen(), cfg.Transformer.NumHeads
+	dqk, dv := cfg.Dims()
+	hv, hqk := heads*dv, heads*dqk
+	padRows := b.B * l
+
+	var packed, pos []int
+	h = &HSTU{G: gorgonia.NewGraph(), params: m.Params(), table: m.ItemTable()}
+	for bi, n := range b.Lens {
+		for i := range n {
+			packed = append(packed, bi*l+i)
+			h.ids = append(h.ids, int(b.Items[bi*l+i]))
+			pos = append(pos, i)
+		}
+	}
+	node := make(map[*kernels.Param[float32]]*gorgonia.Node)
+	for _, p := range h.params {
+		n := paramNode(h.G, p)
+		node[p] = n
+		h.Params = append(h.Params, n)
+	}
+
+	sqrtD := gorgonia.NewConstant(float32(math.Sqrt(float64(d))))
+	x := must(gorgonia.Add(
+		must(gorgonia.Mul(must(GatherRows(node[m.In.Items], h.ids)), sqrtD)),
+		must(GatherRows(node[m.In.Pos], pos))))
+	att := kernels.HSTUAttention{
+		B: b.B, L: l, H: heads, DQK: dqk, DV: dv, Scale: cfg.Transformer.AttentionScale,
+		Window: cfg.Hierarchical.Level1WindowSize, Summaries: cfg.Hierarchical.Level2WindowSize,
+	}
+	for _, ly := range m.Layers {
+		act := must(SiLU(must(Linear(must(LayerNorm(x, lnEps)), node[ly.UVQK], nil))))
+		padded := func(lo, hi int) *gorgonia.Node {
+			return must(ScatterRows(must(Columns(act, lo, hi)), packed, padRows))
+		}
+		u := must(Columns(act, 0, hv))
+		v, q, k := padded(hv, 2*hv), padded(2*hv, 2*hv+hqk), padded(2*hv+hqk, 2*hv+2*hqk)
+		// A missing bias has no node: node[nil] is nil.
+		o := must(GatherRows(must(HSTUAttention(att, b.Lens, b.QueryTimes, b.Times, q, k, v, node[ly.PosBias], node[ly.TimeBias])), packed))
+		gated := must(gorgonia.HadamardProd(u, must(LayerNorm(o, lnEps))))
+		x = must(gorgonia.Add(must(Linear(gated, node[ly.OW], node[ly.OB])), x))
+	}
+	user := must(ScatterRows(must(L2Normalize(x, normEps)), packed, padRows))
+	items := must(L2Normalize(node[m.In.Items], normEps))
+	h.loss = NewSampledSoftmax(b.Labels, neg, loss.Negatives, loss.Temperature)
+	h.Loss = must(gorgonia.ApplyOp(h.loss, user, items))
+	if h.Grads, err = gorgonia.Grad(h.Loss, h.Params...); err != nil {
+		return nil, fmt.Errorf("graph: differentiating HSTU: %w", err)
+	}
+	h.VM = gorgonia.NewTapeMachine(h.G, gorgonia.BindDualValues(h.Params...))
+	return h, nil
+}
+
+// Step runs the graph once and resets the machine. It returns the mean
+// loss and the number of labelled positions, accumulates the gradients
+// into the model's Param.Grad and touches the item-table rows the batch
+// and the loss reached, as sequential.Head.Step does.
+func (h *HSTU) Step() (float64, int, error) {
+	defer h.VM.Reset()
+	if err := h.VM.RunAll(); err != nil {
+		return 0, 0, fmt.Errorf("graph: running HSTU: %w", err)
+	}
+	for _, id := range h.ids {
+		h.table.Touch(id)
+	}
+	for _, id := range h.loss.Touched() {
+		h.table.Touch(id)
+	}
+	loss, count := h.loss.Loss()
+	return loss, count, nil
+}
+
+// Close releases the machine.
+func (h *HSTU) Close() error { return h.VM.Close() }
+
+// paramNode is an input node whose value and dual gradient wrap p.Value
+// and p.Grad, so that the machine accumulates p's gradient in place.
+func paramNode(g *gorgonia.ExprGraph, p *kernels.Param[float32]) *gorgonia.Node {
+	shape := append([]int(nil), p.Shape...)
+	opts := []gorgonia.NodeConsOpt{
+		gorgonia.WithName(p.Name), gorgonia.WithShape(shape...),
+		gorgonia.WithValue(tensor.New(tensor.WithShape(shape...), tensor.WithBacking(p.Value))),
+		gorgonia.WithGrad(tensor.New(tensor.WithShape(shape...), tensor.WithBacking(p.Grad))),
+	}
+	if len(shape) == 1 {
+		return gorgonia.NewVector(g, gorgonia.Float32, opts...)
+	}
+	return gorgonia.NewMatrix(g, gorgonia.Float32, opts...)
+}
+
+// must panics with err, which BuildHSTU recovers as its error.
+func must(n *gorgonia.Node, err error) *gorgonia.Node {
+	if err != nil {
+		panic(err)
+	}
+	return n
+}

@@ -35,12 +35,12 @@ func (m *Model[T]) backwardLayer(ly *Layer[T], dy []T) []T {
 		p = 0
 	}
 	// y = gd W_o + b_o + x
-	dgd := make([]T, r*hv)
+	dgd := zeroed(&st.bw[0], r*hv)
 	kernels.LinearBackward(ly.gd, ly.OW.Value, dy, dgd, ly.OW.Grad, ly.OB.Grad, r, hv, d)
-	dg := make([]T, r*hv)
+	dg := zeroed(&st.bw[1], r*hv)
 	kernels.DropoutBackward(ly.mask, p, dgd, dg)
 	// g = u * ln2
-	du, dln2 := dgd, make([]T, r*hv) // dgd is free again: reuse it for du
+	du, dln2 := dgd, zeroed(&st.bw[2], r*hv) // dgd is free again: reuse it for du
 	for i := range dg {
 		du[i] = dg[i] * ly.ln2[i]
 		dln2[i] = dg[i] * ly.u[i]
@@ -63,7 +63,7 @@ func (m *Model[T]) backwardLayer(ly *Layer[T], dy []T) []T {
 	kernels.HSTUAttentionBackward(m.attention(b.B), ly.q, ly.k, ly.v, b.Lens,
 		biasValue(ly.PosBias), biasValue(ly.TimeBias), b.QueryTimes, b.Times,
 		dOut, st.dq, st.dk, st.dv, biasGrad(ly.PosBias), biasGrad(ly.TimeBias))
-	ds := make([]T, r*width)
+	ds := zeroed(&st.bw[3], r*width)
 	for j, pr := range packed {
 		row := ds[j*width : (j+1)*width]
 		copy(row[:hv], du[j*hv:(j+1)*hv])
@@ -71,11 +71,19 @@ func (m *Model[T]) backwardLayer(ly *Layer[T], dy []T) []T {
 		copy(row[2*hv:2*hv+hqk], st.dq[pr*hqk:(pr+1)*hqk])
 		copy(row[2*hv+hqk:], st.dk[pr*hqk:(pr+1)*hqk])
 	}
-	dpre := make([]T, r*width)
+	dpre := zeroed(&st.bw[4], r*width)
 	kernels.SiLUBackward(ly.pre, ds, dpre)
-	dln1 := make([]T, r*d)
+	dln1 := zeroed(&st.bw[5], r*d)
 	kernels.LinearBackward(ly.ln1, ly.UVQK.Value, dpre, dln1, ly.UVQK.Grad, nil, r, d, width)
 	dx := dy // residual: the input's gradient starts as the output's
 	kernels.LayerNormBackward(ly.ln1, ly.rstd1, dln1, dx, r, d)
 	return dx
+}
+
+// zeroed grows *buf to n elements, clears them and returns them: the
+// backward pass's scratch, reused from layer to layer and step to step.
+func zeroed[T kernels.Float](buf *[]T, n int) []T {
+	*buf = grow(*buf, n)
+	clear(*buf)
+	return *buf
 }

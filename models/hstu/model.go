@@ -45,6 +45,7 @@ type state[T kernels.Float] struct {
 	out        sequential.Output[T]
 	dAttn      []T // padded scratch
 	dq, dk, dv []T
+	bw         [6][]T // backward scratch
 	train      bool
 }
 

@@ -13,17 +13,22 @@ import (
 	"github.com/genrec/genrec/models/kernels"
 )
 
-// torchScript is the PyTorch reference of bench/hstu_torch.py.
-func torchScript(t *testing.T) string {
+// torchScript returns a Python interpreter that imports torch ($GENREC_PYTHON,
+// Debian's /usr/bin/python3 or python3 on the PATH) and the PyTorch
+// reference bench/hstu_torch.py; it skips the test when there is none.
+func torchScript(t *testing.T) (python, script string) {
 	_, file, _, _ := runtime.Caller(0)
-	p := filepath.Join(filepath.Dir(file), "..", "..", "bench", "hstu_torch.py")
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("no %s", p)
+	script = filepath.Join(filepath.Dir(file), "..", "..", "bench", "hstu_torch.py")
+	if _, err := os.Stat(script); err != nil {
+		t.Skipf("no %s", script)
 	}
-	if err := exec.Command("python3", "-c", "import torch").Run(); err != nil {
-		t.Skip("python3 with torch is not installed (apt install python3-torch)")
+	for _, py := range []string{os.Getenv("GENREC_PYTHON"), "/usr/bin/python3", "python3"} {
+		if py != "" && exec.Command(py, "-c", "import torch").Run() == nil {
+			return py, script
+		}
 	}
-	return p
+	t.Skip("no python3 with torch (make deps installs Debian's python3-torch)")
+	return "", ""
 }
 
 // TestMatchesPyTorch checks the forward output, the sampled-softmax loss
@@ -33,7 +38,7 @@ func TestMatchesPyTorch(t *testing.T) {
 	if testing.Short() {
 		t.Skip("PyTorch reference skipped in -short")
 	}
-	script := torchScript(t)
+	python, script := torchScript(t)
 	cfg := Config{Items: 13, MaxSeqLen: 7, Transformer: TransformerParams{NumLayers: 2, NumHeads: 2, HiddenSize: 6, AttentionDim: 3, LinearDim: 4}}
 	rng := rand.New(rand.NewPCG(11, 12))
 	m, err := New[float64](cfg, rng)
@@ -92,7 +97,7 @@ func TestMatchesPyTorch(t *testing.T) {
 	if err := os.WriteFile(inPath, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command("python3", script, "reference", inPath, outPath).CombinedOutput(); err != nil {
+	if out, err := exec.Command(python, script, "reference", inPath, outPath).CombinedOutput(); err != nil {
 		t.Fatalf("python3 %s reference: %v\n%s", script, err, out)
 	}
 	var ref struct {

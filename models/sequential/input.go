@@ -22,6 +22,7 @@ type Input[T kernels.Float] struct {
 	Packed []int
 	ids    []int32
 	x0, x  []T
+	dx0    []T
 	mask   []bool
 	p      float64
 }
@@ -78,7 +79,9 @@ func (in *Input[T]) Forward(b *Batch, p float64, rng *rand.Rand) []T {
 // Backward accumulates the tables' gradients from dx (Rows() x d).
 func (in *Input[T]) Backward(dx []T) {
 	d, l := in.Items.Cols(), in.Pos.Rows()
-	dx0 := make([]T, len(dx))
+	in.dx0 = resize(in.dx0, len(dx))
+	dx0 := in.dx0
+	clear(dx0)
 	kernels.DropoutBackward(in.mask, in.p, dx, dx0)
 	kernels.EmbeddingScatter(in.Items, in.ids, dx0, T(math.Sqrt(float64(d))))
 	for j, pr := range in.Packed {
@@ -90,7 +93,7 @@ func (in *Input[T]) Backward(dx []T) {
 // models: out = y / ||y|| per packed row, scattered back to the padded
 // B*L x d layout the retrieval head reads.
 type Output[T kernels.Float] struct {
-	out, norms, padded []T
+	out, norms, padded, dy, dx []T
 }
 
 // Forward normalises y (len(packed) x d) and returns the padded output
@@ -109,17 +112,16 @@ func (o *Output[T]) Forward(b *Batch, packed []int, y []T, d int) []T {
 }
 
 // Backward returns the gradient with respect to y from dPadded, the
-// gradient of the padded output.
+// gradient of the padded output (a buffer of o's, valid until the next call).
 func (o *Output[T]) Backward(packed []int, dPadded []T, d int) []T {
 	r := len(packed)
 	if len(dPadded) != len(o.padded) {
 		panic("sequential: output gradient has the wrong length")
 	}
-	dy := make([]T, r*d)
-	for j, pr := range packed {
-		copy(dy[j*d:(j+1)*d], dPadded[pr*d:(pr+1)*d])
-	}
-	dx := make([]T, r*d)
+	o.dy, o.dx = resize(o.dy, r*d), resize(o.dx, r*d)
+	dy, dx := o.dy, o.dx
+	GatherRows(dy, dPadded, packed, d)
+	clear(dx)
 	kernels.L2NormalizeBackward(o.out, o.norms, dy, dx, r, d, normEps)
 	return dx
 }

@@ -1,5 +1,11 @@
 // Package models is the home of genrec's recommenders, one subpackage
-// each: baseline (popularity and first-order Markov, the floor every model
-// must beat), and the HSTU and HLLM models with their layers, losses,
-// optimizers and checkpoints.
+// each:
+//
+//	kernels     numerical kernels with explicit forward and backward (float32/float64)
+//	sequential  what next-item models share: batches, input and output layers, the retrieval head
+//	hstu        HSTU (arXiv 2402.17152)
+//	sasrec      SASRec (arXiv 1808.09781), the baseline HSTU is compared with
+//	trainer     GenRecTrainer: fit with early stopping, evaluate, predict, checkpoints
+//	graph       the kernels as gorgonia custom Ops, and HSTU as a gorgonia graph
+//	baseline    popularity and first-order Markov, the floor every model must beat
 package models

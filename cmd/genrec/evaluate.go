@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 
 	"github.com/spf13/cobra"
 
@@ -25,7 +27,7 @@ user's history masked (DESIGN.md's protocol). Ties count against the model.`,
 			}
 			rep, err := train.Evaluate(cmd.Context(), cfg)
 			if err != nil {
-				return err
+				return missingIsUsage(err)
 			}
 			printReport(cmd.OutOrStdout(), cfg.Split, rep)
 			return nil
@@ -59,7 +61,7 @@ recommended). It writes one Parquet file, atomically:
 			}
 			n, err := train.Recommend(cmd.Context(), cfg)
 			if err != nil {
-				return err
+				return missingIsUsage(err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "recommend: top %d items for %d users in %s\n", cfg.K, n, cfg.Out)
 			return nil
@@ -70,4 +72,13 @@ recommended). It writes one Parquet file, atomically:
 	cmd.Flags().IntVar(&cfg.K, "k", 10, "items per user")
 	cmd.Flags().StringVar(&cfg.Out, "out", "", "Parquet file to write, local or gs://")
 	return cmd
+}
+
+// missingIsUsage makes a missing input file a usage error (exit 2), as
+// preprocess does.
+func missingIsUsage(err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return usageError{err}
+	}
+	return err
 }

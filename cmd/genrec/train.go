@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"fmt"
 	"io"
 	"sort"
@@ -164,6 +166,9 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, cfg train.Config) e
 	}
 	res, err := train.Run(ctx, cfg, progress, onEpoch)
 	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return usageError{err} // a missing data folder or file: exit 2, as preprocess
+		}
 		if ctx.Err() != nil && cfg.ModelPath != "" {
 			return fmt.Errorf("%w (interrupted; last.ckpt saved in %s: rerun with --resume to continue)", err, cfg.ModelPath)
 		}

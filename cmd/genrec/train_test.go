@@ -98,11 +98,13 @@ func TestTrainEvaluateRecommend(t *testing.T) {
 			t.Fatalf("bad row %+v", r)
 		}
 	}
-	// Usage errors: exit 2 with a message.
+	// Usage errors and missing inputs: exit 2 with a message.
 	for _, args := range [][]string{
 		{"train"},
 		{"train", "--config", config, "--device", "cuda"},
 		{"evaluate", "--data", data},
+		{"evaluate", "--data", data, "--checkpoint", filepath.Join(model, "nope.ckpt")},
+		{"train", "--config", config, "--data", filepath.Join(model, "no-such-folder")},
 		{"recommend", "--data", data, "--checkpoint", filepath.Join(model, "best.ckpt"), "--out", recs, "--k", "0"},
 	} {
 		if code := run(context.Background(), args); code != 2 {

@@ -8,7 +8,9 @@
 // Tensors are flat row-major slices; shapes are passed as ints and stated in
 // each function's doc comment. Every kernel is generic over float32 (training)
 // and float64 (gradient checks against finite differences). Each fast kernel
-// has a slow, obvious reference in reference.go that tests compare it with.
+// has a slow, obvious reference beside it (*_ref.go: LayerNormReference,
+// HSTUAttentionReference, SampledSoftmaxReference, ...) that tests compare
+// it with, and a finite-difference gradient check.
 //
 // Backward functions accumulate (+=) into gradient buffers, so a buffer
 // shared by two uses of a tensor sums both contributions; callers zero

@@ -85,3 +85,28 @@ func cpuTime() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkGraphBuild measures what training through the graph would add
+// per step: the graph's ops hold the batch's jagged row layout, lengths,
+// timestamps and negatives, so each new batch needs a new graph (BuildHSTU,
+// with gorgonia.Grad's symbolic differentiation and a new TapeMachine).
+func BenchmarkGraphBuild(b *testing.B) {
+	const items, l, k, nb = 12102, 50, 128, 128
+	m := newModel(b, items, l, 2, 1, 64, hstu.HierarchicalParams{}, false, 1)
+	lens := make([]int, nb)
+	for i := range lens {
+		lens[i] = l
+	}
+	batch := newBatch(items, l, lens, 3)
+	neg := make([]int32, batch.Positions()*k)
+	kernels.UniformNegatives(rand.New(rand.NewPCG(5, 6)), items, neg)
+	cfg := sequential.LossConfig{Negatives: k}
+	b.ResetTimer()
+	for range b.N {
+		g, err := graph.BuildHSTU(m, batch, neg, cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		g.Close()
+	}
+}

@@ -108,14 +108,7 @@ func Rank(m Model, rows []transforms.SequenceRow, idx []int, hist History, batch
 				errs[i] = fmt.Errorf("sequential: user %q: target item %d is not in the catalogue of %d", r.UserKey, r.Target, n)
 				return
 			}
-			h := hist[r.User]
-			rank, cands, err := eval.RankOf(scores[i*n:(i+1)*n], int(r.Target), func(j int) bool {
-				if j == 0 {
-					return true
-				}
-				_, found := slices.BinarySearch(h, int32(j))
-				return found
-			})
+			rank, cands, err := rankMasked(scores[i*n:(i+1)*n], int(r.Target), hist[r.User])
 			out[i], errs[i] = eval.UserRank{User: r.User, Rank: rank, NumCandidates: cands}, err
 		})
 		for i, err := range errs {
@@ -127,6 +120,43 @@ func Rank(m Model, rows []transforms.SequenceRow, idx []int, hist History, batch
 		return nil
 	})
 	return ranks, err
+}
+
+// rankMasked is eval.RankOf with id 0 and the sorted items h excluded
+// (the target stays a candidate), in one pass over the scores and one over
+// h instead of a lookup per item:
+//
+//	rank = #{j ≥ 1, j ≠ t, j ∉ h : s_j ≥ s_t}
+//	n    = 1 + #{j ≥ 1, j ≠ t, j ∉ h}
+func rankMasked(scores []float32, t int, h []int32) (rank, n int64, err error) {
+	st := scores[t]
+	if st != st {
+		return 0, 0, fmt.Errorf("eval: target item %d has a NaN score", t)
+	}
+	for j := 1; j < len(scores); j++ {
+		s := scores[j]
+		if s != s {
+			if _, masked := slices.BinarySearch(h, int32(j)); !masked && j != t {
+				return 0, 0, fmt.Errorf("eval: candidate item %d has a NaN score", j)
+			}
+			continue
+		}
+		if s >= st {
+			rank++
+		}
+	}
+	rank-- // the target itself
+	n = int64(len(scores) - 1)
+	for k, it := range h {
+		if it <= 0 || int(it) == t || (k > 0 && h[k-1] == it) {
+			continue
+		}
+		n--
+		if s := scores[it]; s >= st {
+			rank--
+		}
+	}
+	return rank, n, nil
 }
 
 // Evaluate ranks the rows of split (valid or test) with DESIGN.md's

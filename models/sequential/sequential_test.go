@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/genrec/genrec/eval"
 	"github.com/genrec/genrec/transforms"
 )
 
@@ -94,5 +95,34 @@ func TestTopK(t *testing.T) {
 	// id 0 is padding, 2 is in the row, 5 in the history: 3 and 4 tie at 5, the smaller id first.
 	if !slices.Equal(rec.Items, []int64{3, 4, 1}) || !slices.Equal(rec.Scores, []float32{5, 5, 1}) {
 		t.Errorf("topK = %v %v, want [3 4 1] [5 5 1]", rec.Items, rec.Scores)
+	}
+}
+
+// TestRankMaskedMatchesRankOf compares the one-pass ranking with
+// eval.RankOf on random scores with ties, masks and the target masked.
+func TestRankMaskedMatchesRankOf(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	for trial := range 500 {
+		n := 2 + rng.IntN(40)
+		scores := make([]float32, n)
+		for i := range scores {
+			scores[i] = float32(rng.IntN(5)) // many ties
+		}
+		var h []int32
+		for j := 1; j < n; j++ {
+			if rng.IntN(3) == 0 {
+				h = append(h, int32(j))
+			}
+		}
+		target := 1 + rng.IntN(n-1)
+		hs := map[int]bool{}
+		for _, x := range h {
+			hs[int(x)] = true
+		}
+		wantRank, wantN, _ := eval.RankOf(scores, target, func(j int) bool { return j == 0 || hs[j] })
+		gotRank, gotN, err := rankMasked(scores, target, h)
+		if err != nil || gotRank != wantRank || gotN != wantN {
+			t.Fatalf("trial %d: rankMasked = %d of %d (%v), RankOf = %d of %d", trial, gotRank, gotN, err, wantRank, wantN)
+		}
 	}
 }

@@ -32,6 +32,7 @@ type trainFlags struct {
 	seed      uint64
 	threads   int
 	device    string
+	engine    string
 	resume    bool
 }
 
@@ -48,6 +49,7 @@ func (f *trainFlags) register(fs *pflag.FlagSet) {
 	fs.Uint64Var(&f.seed, "seed", 0, "random seed: same seed, same data, same metrics")
 	fs.IntVar(&f.threads, "threads", 0, "kernel goroutines (default: all cores)")
 	fs.StringVar(&f.device, "device", "", "device: cpu (the only one this build has)")
+	fs.StringVar(&f.engine, "engine", "", "training engine: kernels (direct, default) or gorgonia (the same kernels as a gorgonia graph; hstu only)")
 	fs.BoolVar(&f.resume, "resume", false, "continue from model-path/last.ckpt when it exists")
 }
 
@@ -93,6 +95,9 @@ func (f *trainFlags) resolve(ctx context.Context, fs *pflag.FlagSet) (train.Conf
 	}
 	if set("device") {
 		cfg.Device = f.device
+	}
+	if set("engine") {
+		cfg.Engine = f.engine
 	}
 	cfg.Resume = f.resume
 	if cfg.Transformer.NumLayers == 0 {

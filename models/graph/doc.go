@@ -1,7 +1,11 @@
 // Package graph wraps genrec's hand-written kernels (models/kernels) as
 // gorgonia custom Ops, so that models can be composed as gorgonia
 // expression graphs and differentiated with gorgonia.Grad, and builds HSTU
-// that way (BuildHSTU) as a check and a measure of the kernel path.
+// that way: BuildHSTU in eval mode, as a check and a measure of the
+// kernel path, and BuildHSTUTrain and Step in training mode (dropout,
+// negatives drawn from the rng in the direct path's order), an engine the
+// trainer can select (trainer.Options.Engine "gorgonia") with the direct
+// path's losses and gradients bit for bit.
 //
 // Every Op here is float32. A forward Op calls the kernel's Forward; its
 // SymDiff adds gradient nodes whose Do calls the kernel's Backward, so the
@@ -21,6 +25,6 @@
 // built for one batch.
 //
 // gorgonia v0.9.18 pitfalls: its InverseSqrt, Dropout and ByIndices on a
-// 1-D table have wrong gradients, so none is used; gather and scatter of
-// rows are Ops of this package.
+// 1-D table have wrong gradients, so none is used; dropout and the gather
+// and scatter of rows are Ops of this package.
 package graph

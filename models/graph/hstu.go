@@ -3,6 +3,7 @@ package graph
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -51,7 +52,17 @@ type HSTU struct {
 // The graph holds b and the negatives, so it is built once per batch. It
 // returns an error when b does not fit m or the negatives do not fit b,
 // or when gorgonia cannot build or differentiate the graph.
-func BuildHSTU(m *hstu.Model[float32], b *sequential.Batch, neg []int32, loss sequential.LossConfig) (h *HSTU, err error) {
+func BuildHSTU(m *hstu.Model[float32], b *sequential.Batch, neg []int32, loss sequential.LossConfig) (*HSTU, error) {
+	return build(m, b, neg, loss, nil)
+}
+
+// build is BuildHSTU, in training mode when rng is non-nil: Dropout after
+// the embedding and after u * LayerNorm(o) in every layer, with the
+// model's dropout rate, and the negatives redrawn into neg from rng by the
+// loss at every run. The draws come in the direct path's order
+// (sequential.Head.Step): the data dependencies make the machine run the
+// input's dropout, then each layer's in turn, then the loss.
+func build(m *hstu.Model[float32], b *sequential.Batch, neg []int32, loss sequential.LossConfig, rng *rand.Rand) (h *HSTU, err error) {
 	loss = loss.WithDefaults()
 	switch {
 	case b.L != m.MaxLen():
@@ -73,6 +84,16 @@ func BuildHSTU(m *hstu.Model[float32], b *sequential.Batch, neg []int32, loss se
 	}()
 	cfg := m.Config()
 	d, l, heads := m.Dim(), m.MaxLen(), cfg.Transformer.NumHeads
+	// dropout applies Dropout in training mode; without an rng or with a
+	// zero rate it is the identity and no node, as the direct path's
+	// DropoutForward then copies and draws nothing.
+	p := cfg.Transformer.Dropout
+	dropout := func(x *gorgonia.Node) *gorgonia.Node {
+		if rng == nil || p == 0 {
+			return x
+		}
+		return must(Dropout(x, p, rng))
+	}
 	dqk, dv := cfg.Dims()
 	hv, hqk := heads*dv, heads*dqk
 	padRows := b.B * l
@@ -94,9 +115,9 @@ func BuildHSTU(m *hstu.Model[float32], b *sequential.Batch, neg []int32, loss se
 	}
 
 	sqrtD := gorgonia.NewConstant(float32(math.Sqrt(float64(d))))
-	x := must(gorgonia.Add(
+	x := dropout(must(gorgonia.Add(
 		must(gorgonia.Mul(must(GatherRows(node[m.In.Items], h.ids)), sqrtD)),
-		must(GatherRows(node[m.In.Pos], pos))))
+		must(GatherRows(node[m.In.Pos], pos)))))
 	att := kernels.HSTUAttention{
 		B: b.B, L: l, H: heads, DQK: dqk, DV: dv, Scale: cfg.Transformer.AttentionScale,
 		Window: cfg.Hierarchical.Level1WindowSize, Summaries: cfg.Hierarchical.Level2WindowSize,
@@ -110,12 +131,13 @@ func BuildHSTU(m *hstu.Model[float32], b *sequential.Batch, neg []int32, loss se
 		v, q, k := padded(hv, 2*hv), padded(2*hv, 2*hv+hqk), padded(2*hv+hqk, 2*hv+2*hqk)
 		// A missing bias has no node: node[nil] is nil.
 		o := must(GatherRows(must(HSTUAttention(att, b.Lens, b.QueryTimes, b.Times, q, k, v, node[ly.PosBias], node[ly.TimeBias])), packed))
-		gated := must(gorgonia.HadamardProd(u, must(LayerNorm(o, lnEps))))
+		gated := dropout(must(gorgonia.HadamardProd(u, must(LayerNorm(o, lnEps)))))
 		x = must(gorgonia.Add(must(Linear(gated, node[ly.OW], node[ly.OB])), x))
 	}
 	user := must(ScatterRows(must(L2Normalize(x, normEps)), packed, padRows))
 	items := must(L2Normalize(node[m.In.Items], normEps))
 	h.loss = NewSampledSoftmax(b.Labels, neg, loss.Negatives, loss.Temperature)
+	h.loss.rng = rng
 	h.Loss = must(gorgonia.ApplyOp(h.loss, user, items))
 	if h.Grads, err = gorgonia.Grad(h.Loss, h.Params...); err != nil {
 		return nil, fmt.Errorf("graph: differentiating HSTU: %w", err)
@@ -127,11 +149,20 @@ func BuildHSTU(m *hstu.Model[float32], b *sequential.Batch, neg []int32, loss se
 // Step runs the graph once and resets the machine. It returns the mean
 // loss and the number of labelled positions, accumulates the gradients
 // into the model's Param.Grad and touches the item-table rows the batch
-// and the loss reached, as sequential.Head.Step does.
+// and the loss reached, in sequential.Head.Step's order. As Head.Step, it
+// returns (0, 0, nil) and touches nothing when no position is labelled,
+// and an error when the loss is not finite.
 func (h *HSTU) Step() (float64, int, error) {
 	defer h.VM.Reset()
 	if err := h.VM.RunAll(); err != nil {
 		return 0, 0, fmt.Errorf("graph: running HSTU: %w", err)
+	}
+	loss, count := h.loss.Loss()
+	if count == 0 {
+		return 0, 0, nil
+	}
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return loss, count, fmt.Errorf("graph: hstu loss is %v", loss)
 	}
 	for _, id := range h.ids {
 		h.table.Touch(id)
@@ -139,7 +170,6 @@ func (h *HSTU) Step() (float64, int, error) {
 	for _, id := range h.loss.Touched() {
 		h.table.Touch(id)
 	}
-	loss, count := h.loss.Loss()
 	return loss, count, nil
 }
 

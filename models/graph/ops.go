@@ -5,6 +5,7 @@ import (
 	"hash"
 	"hash/fnv"
 	"io"
+	"math/rand/v2"
 	"sync/atomic"
 
 	"github.com/chewxy/hm"
@@ -423,6 +424,10 @@ type SampledSoftmaxOp struct {
 	labels, neg []int32
 	k           int
 	temperature float64
+	// rng, when set (training graphs), redraws neg at every run with
+	// kernels.UniformNegatives, after everything upstream of the loss
+	// (dropout) has drawn, as sequential.Head.Step does.
+	rng *rand.Rand
 
 	loss       float64
 	count      int
@@ -475,6 +480,9 @@ func (op *SampledSoftmaxOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	items, _, _, err := matrix(in[1])
 	if err != nil {
 		return nil, err
+	}
+	if op.rng != nil {
+		kernels.UniformNegatives(op.rng, len(items)/d, op.neg)
 	}
 	op.du, op.dItems = grow(op.du, len(u)), grow(op.dItems, len(items))
 	clear(op.du)

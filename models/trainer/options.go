@@ -42,10 +42,25 @@ type Options struct {
 	EvalBatchSize    int     `yaml:"eval_batch_size" json:"eval_batch_size"`   // default 256
 	CheckpointEvery  int     `yaml:"checkpoint_every" json:"checkpoint_every"` // steps between mid-epoch checkpoints; 0 = epoch ends only
 	Threads          int     `yaml:"threads" json:"threads"`                   // kernel goroutines; 0 = all cores
+	// Engine computes each step's loss and gradients: "kernels" (default)
+	// the direct path, sequential.Head on the model's Forward/Backward;
+	// "gorgonia" the same kernels composed as a gorgonia graph per batch
+	// (models/graph; hstu models with sampled negatives only), which
+	// gives bit-identical losses and gradients, more slowly.
+	Engine string `yaml:"engine" json:"engine"`
 }
 
 // Devices lists the values Options.Device accepts.
 var Devices = []string{"cpu"}
+
+// The values of Options.Engine.
+const (
+	EngineKernels  = "kernels"
+	EngineGorgonia = "gorgonia"
+)
+
+// Engines lists the values Options.Engine accepts.
+var Engines = []string{EngineKernels, EngineGorgonia}
 
 // WithDefaults returns o with zero fields set to their defaults.
 func (o Options) WithDefaults() Options {
@@ -81,6 +96,9 @@ func (o Options) WithDefaults() Options {
 	if o.Device == "" {
 		o.Device = "cpu"
 	}
+	if o.Engine == "" {
+		o.Engine = EngineKernels
+	}
 	if len(o.Ks) == 0 {
 		o.Ks = []int{10, 50, 200}
 	}
@@ -96,6 +114,10 @@ func (o Options) Validate() error {
 	switch {
 	case !slices.Contains(Devices, o.Device):
 		return fmt.Errorf("trainer: device %q is not supported; this build trains on %s (set device: cpu, and threads: to use more cores)", o.Device, strings.Join(Devices, ", "))
+	case !slices.Contains(Engines, o.Engine):
+		return fmt.Errorf("trainer: engine %q is not supported; use %s", o.Engine, strings.Join(Engines, " or "))
+	case o.Engine == EngineGorgonia && o.Loss.Negatives < 1:
+		return fmt.Errorf("trainer: engine gorgonia needs sampled negatives (loss.negatives >= 1); the full softmax (negatives 0) runs on engine kernels only")
 	case o.Epochs < 1:
 		return fmt.Errorf("trainer: n_epoch must be positive, got %d", o.Epochs)
 	case o.BatchSize < 1:

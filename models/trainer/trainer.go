@@ -12,6 +12,8 @@ import (
 
 	"github.com/genrec/genrec/eval"
 	"github.com/genrec/genrec/export"
+	"github.com/genrec/genrec/models/graph"
+	"github.com/genrec/genrec/models/hstu"
 	"github.com/genrec/genrec/models/kernels"
 	"github.com/genrec/genrec/models/sequential"
 	"github.com/genrec/genrec/transforms"
@@ -55,6 +57,11 @@ func NewGenRecTrainer(m sequential.Model, opts Options) (*GenRecTrainer, error) 
 	opts = opts.WithDefaults()
 	if err := opts.Validate(); err != nil {
 		return nil, err
+	}
+	if opts.Engine == EngineGorgonia {
+		if _, err := graphModel(m); err != nil {
+			return nil, err
+		}
 	}
 	if opts.Threads > 0 {
 		kernels.SetWorkers(opts.Threads)
@@ -245,7 +252,20 @@ func (t *GenRecTrainer) step(rows []transforms.SequenceRow, idx []int, rng *rand
 	for _, p := range params {
 		p.ZeroGrad()
 	}
-	loss, n, err := t.head.Step(t.Model, b, rng)
+	var loss float64
+	var n int
+	if t.Options.Engine == EngineGorgonia {
+		m, merr := graphModel(t.Model)
+		if merr != nil {
+			return 0, 0, merr
+		}
+		loss, n, err = graph.Step(m, b, rng, t.Options.Loss)
+		if err != nil && !(math.IsNaN(loss) || math.IsInf(loss, 0)) {
+			return loss, n, err // the graph failed, not the numbers
+		}
+	} else {
+		loss, n, err = t.head.Step(t.Model, b, rng)
+	}
 	if err != nil {
 		return loss, n, fmt.Errorf("%w: %w", ErrNonFinite, err)
 	}
@@ -259,6 +279,20 @@ func (t *GenRecTrainer) step(rows []transforms.SequenceRow, idx []int, rng *rand
 	t.adam.LR = lr
 	kernels.AdamWStep(t.adam, params)
 	return loss, n, nil
+}
+
+// graphModel returns m as the model the gorgonia engine trains: it builds
+// HSTU only.
+func graphModel(m sequential.Model) (*hstu.Model[float32], error) {
+	h, ok := m.(*hstu.Model[float32])
+	if !ok {
+		name := "none"
+		if m != nil {
+			name = m.Name()
+		}
+		return nil, fmt.Errorf("trainer: engine gorgonia trains hstu models only, got model %s; use engine kernels", name)
+	}
+	return h, nil
 }
 
 // Evaluate ranks the rows of split (valid or test) of rows, the whole

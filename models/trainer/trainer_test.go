@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -209,6 +210,81 @@ func TestOptionsValidate(t *testing.T) {
 		_, err := trainer.NewGenRecTrainer(nil, o)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err = %v, want it to contain %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// TestGorgoniaEngineMatchesKernels trains the same model from the same
+// seed for 2 epochs (dropout 0.1, sampled negatives) with each engine:
+// the graph's steps give the direct path's losses and gradients bit for
+// bit, so the weights end equal.
+func TestGorgoniaEngineMatchesKernels(t *testing.T) {
+	rows := patternRows(60, 20, 10, 4)
+	var models [2]*hstu.Model[float32]
+	var logs [2][]trainer.EpochLog
+	for i, engine := range []string{trainer.EngineKernels, trainer.EngineGorgonia} {
+		models[i] = newModel(t, 20, 1)
+		opt := tinyOptions("")
+		opt.Epochs, opt.Engine = 2, engine
+		tr, err := trainer.NewGenRecTrainer(models[i], opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := tr.Fit(context.Background(), rows, rows)
+		if err != nil {
+			t.Fatalf("engine %s: %v", engine, err)
+		}
+		logs[i] = res.Log
+	}
+	if len(logs[0]) != 2 || len(logs[1]) != 2 {
+		t.Fatalf("epochs run: kernels %d, gorgonia %d, want 2", len(logs[0]), len(logs[1]))
+	}
+	init := newModel(t, 20, 1)
+	if slices.Equal(init.Params()[2].Value, models[0].Params()[2].Value) {
+		t.Fatal("the kernels engine did not change the weights")
+	}
+	for e := range logs[0] {
+		if a, b := logs[0][e].Loss, logs[1][e].Loss; a != b {
+			t.Errorf("epoch %d loss: kernels %v, gorgonia %v", e+1, a, b)
+		}
+	}
+	for i, p := range models[0].Params() {
+		q := models[1].Params()[i]
+		for j := range p.Value {
+			if p.Value[j] != q.Value[j] {
+				t.Fatalf("%s[%d]: kernels %v, gorgonia %v", p.Name, j, p.Value[j], q.Value[j])
+			}
+		}
+	}
+}
+
+// sasrecLike is a sequential.Model that is not HSTU.
+type sasrecLike struct{ sequential.Model }
+
+func (sasrecLike) Name() string { return "sasrec" }
+
+func TestEngineValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		m      sequential.Model
+		modify func(*trainer.Options)
+		want   string
+	}{
+		{"unknown", nil, func(o *trainer.Options) { o.Engine = "tpu" }, `engine "tpu" is not supported; use kernels or gorgonia`},
+		{"full softmax", nil, func(o *trainer.Options) { o.Engine = "gorgonia" }, "engine gorgonia needs sampled negatives"},
+		{"not hstu", sasrecLike{}, func(o *trainer.Options) { o.Engine, o.Loss.Negatives = "gorgonia", 8 }, "engine gorgonia trains hstu models only, got model sasrec"},
+	} {
+		o := trainer.Options{}
+		tc.modify(&o)
+		_, err := trainer.NewGenRecTrainer(tc.m, o)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want it to contain %q", tc.name, err, tc.want)
+		}
+	}
+	for _, engine := range []string{"", "kernels", "gorgonia"} {
+		o := trainer.Options{Engine: engine, Loss: sequential.LossConfig{Negatives: 8}}
+		if _, err := trainer.NewGenRecTrainer(newModel(t, 20, 1), o); err != nil {
+			t.Errorf("engine %q: %v", engine, err)
 		}
 	}
 }

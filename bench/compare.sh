@@ -21,8 +21,10 @@ if [ -z "$PY" ]; then
   echo "== PyTorch: no python3 with torch (make deps installs python3-torch), comparison skipped"
   exit 0
 fi
-echo "== PyTorch $("$PY" -c 'import torch; print(torch.__version__)') ($THREADS threads)"
-py() { OPENBLAS_NUM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS "$PY" bench/hstu_torch.py bench --threads "$THREADS" "$@"; }
+echo "== PyTorch $("$PY" -c 'import torch; print(torch.__version__)') ($THREADS threads, OpenBLAS 1 thread)"
+# torch's own pool and OpenBLAS's would compete for the cores: OpenBLAS single-threaded is
+# PyTorch's fastest setting here (bench/README.md), as it is the Go side's.
+py() { "$PY" bench/hstu_torch.py bench --threads "$THREADS" --blas-threads 1 "$@"; }
 beauty=(--batch 128 --len 50 --dim 64 --layers 2 --heads 1 --dqk 64 --dv 64 --items 12102 --negatives 128 --dropout 0.5)
 ml1m=(--batch 128 --len 200 --dim 50 --layers 2 --heads 1 --dqk 50 --dv 50 --items 3707 --negatives 128 --dropout 0.2)
 pt_b=$(py --model hstu "${beauty[@]}" --steps 10 --warmup 2 | tail -1)

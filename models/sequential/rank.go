@@ -3,6 +3,7 @@ package sequential
 import (
 	"container/heap"
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/genrec/genrec/eval"
@@ -215,30 +216,36 @@ func Predict(m Model, rows []transforms.SequenceRow, idx []int, hist History, k,
 }
 
 // topK selects the k best-scored items not in h (sorted) and not id 0,
-// nor any item of r's own sequence.
+// nor any item of r's own sequence. It overwrites the masked items'
+// scores with -Inf (scores is the caller's scratch row).
 func topK(r *transforms.SequenceRow, scores []float32, h []int32, k int) Recommendation {
-	own := make(map[int64]bool, len(r.Items))
+	masked := float32(math.Inf(-1))
+	scores[0] = masked
 	for _, it := range r.Items {
-		own[it] = true
+		if it > 0 && int(it) < len(scores) {
+			scores[it] = masked
+		}
 	}
-	q := &scoreHeap{}
-	for j := 1; j < len(scores); j++ {
-		if own[int64(j)] {
+	for _, it := range h {
+		if it > 0 && int(it) < len(scores) {
+			scores[it] = masked
+		}
+	}
+	q := make(scoreHeap, 0, k)
+	for j, s := range scores {
+		if s == masked || s != s {
 			continue
 		}
-		if _, found := slices.BinarySearch(h, int32(j)); found {
-			continue
-		}
-		if q.Len() < k {
-			heap.Push(q, scored{j, scores[j]})
-		} else if scores[j] > (*q)[0].s {
-			(*q)[0] = scored{j, scores[j]}
-			heap.Fix(q, 0)
+		if len(q) < k {
+			heap.Push(&q, scored{j, s})
+		} else if s > q[0].s {
+			q[0] = scored{j, s}
+			heap.Fix(&q, 0)
 		}
 	}
 	rec := Recommendation{User: r.User, UserKey: r.UserKey, Items: make([]int64, q.Len()), Scores: make([]float32, q.Len())}
 	for i := q.Len() - 1; i >= 0; i-- {
-		x := heap.Pop(q).(scored)
+		x := heap.Pop(&q).(scored)
 		rec.Items[i], rec.Scores[i] = int64(x.id), x.s
 	}
 	return rec

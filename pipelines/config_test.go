@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/genrec/genrec/pipelines"
+	"github.com/genrec/genrec/pipelines/train"
 )
 
 // Every checked-in config must load, validate, and say how to reproduce it.
@@ -22,9 +23,26 @@ func TestCheckedInConfigsLoad(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cfg := job.Preprocess.WithDefaults()
-			if err := cfg.Validate(); err != nil {
-				t.Errorf("%s: %v", f, err)
+			hasPre, hasTrain := len(job.Preprocess.Inputs) > 0, job.Train.Transformer.NumLayers > 0
+			if !hasPre && !hasTrain {
+				t.Errorf("%s: neither a preprocess nor a train section", f)
+			}
+			if hasPre {
+				if err := job.Preprocess.WithDefaults().Validate(); err != nil {
+					t.Errorf("%s: %v", f, err)
+				}
+			}
+			if hasTrain {
+				if err := job.Train.Options.WithDefaults().Validate(); err != nil {
+					t.Errorf("%s: train: %v", f, err)
+				}
+				mc := train.ModelConfig{ModelSpec: job.Train.ModelSpec, Items: 100, MaxSeqLen: 50}
+				if err := mc.HSTU().Validate(); err != nil {
+					t.Errorf("%s: train: %v", f, err)
+				}
+				if job.Train.Data == "" || job.Train.ModelPath == "" {
+					t.Errorf("%s: train: data and model_path should be set", f)
+				}
 			}
 			b, _ := os.ReadFile(f)
 			if !strings.Contains(string(b), "# Reproduce: genrec ") {

@@ -32,6 +32,7 @@ func trainFixture(t *testing.T, epochs int) (config, data string) {
   data: %s
   model: hstu
   transformer_params: {num_layers: 1, num_heads: 1, hidden_size: 16, dropout: 0.1}
+  item_side_features: {file: %s, format: ml-csv-movies}
   n_epoch: %d
   batch_size: 32
   earlystop_patience: -1
@@ -40,7 +41,7 @@ func trainFixture(t *testing.T, epochs int) (config, data string) {
   loss: {negatives: 16}
   seed: 3
   model_path: %s
-`, data, epochs, filepath.Join(dir, "model"))
+`, data, filepath.Join(dir, "demo", "input", "items.csv"), epochs, filepath.Join(dir, "model"))
 	if err := os.WriteFile(config, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -72,6 +73,14 @@ func TestTrainEvaluateRecommend(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(model, f)); err != nil {
 			t.Errorf("train output: %v", err)
 		}
+	}
+	ck, err := export.LoadCheckpoint(context.Background(), filepath.Join(model, "best.ckpt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc, err := train.ParseModelConfig(ck.ModelConfig)
+	if err != nil || mc.Categories != 20 || ck.Param("category_emb") == nil {
+		t.Errorf("checkpoint: %d categories (err %v), category_emb %v; want the 20 synthetic categories", mc.Categories, err, ck.Param("category_emb") != nil)
 	}
 	m := readMetrics(t, filepath.Join(model, train.MetricsFile))
 	test := m["test"].(map[string]any)

@@ -36,6 +36,11 @@ type Config struct {
 	// NoPositionBias and NoTimeBias drop the two parts of rab (ablations).
 	NoPositionBias bool `yaml:"no_position_bias" json:"no_position_bias"`
 	NoTimeBias     bool `yaml:"no_time_bias" json:"no_time_bias"`
+	// Categories > 0 adds an item side feature: ItemCategories[item] lists
+	// the item's category ids in [0, Categories), whose mean embedding is
+	// added to the item's input embedding (sequential.Input).
+	Categories     int       `yaml:"-" json:"categories,omitempty"`
+	ItemCategories [][]int32 `yaml:"-" json:"item_categories,omitempty"`
 }
 
 // Dims returns the per-head query/key and value widths.
@@ -82,6 +87,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("hstu: transformer_params.dropout must be in [0, 1), got %v", t.Dropout)
 	case h.Level1WindowSize < 0 || h.Level2WindowSize < 0:
 		return fmt.Errorf("hstu: hierarchical_params window sizes must not be negative")
+	case c.Categories < 0 || len(c.ItemCategories) > c.Items || (c.Categories == 0 && len(c.ItemCategories) > 0):
+		return fmt.Errorf("hstu: item categories: %d categories for %d item lists (catalogue %d)", c.Categories, len(c.ItemCategories), c.Items)
 	case h.Level2WindowSize > 0 && h.Level1WindowSize == 0:
 		return fmt.Errorf("hstu: hierarchical_params.level2_window_size needs level1_window_size > 0")
 	}

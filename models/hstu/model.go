@@ -62,6 +62,10 @@ func New[T kernels.Float](cfg Config, rng *rand.Rand) (*Model[T], error) {
 	m.dqk, m.dv = cfg.Dims()
 	m.In = sequential.NewInput[T](cfg.Items, m.n, m.d, rng)
 	m.params = []*kernels.Param[T]{m.In.Items, m.In.Pos}
+	if cfg.Categories > 0 {
+		m.In.WithCategories(cfg.Categories, cfg.ItemCategories, rng)
+		m.params = append(m.params, m.In.Cats)
+	}
 	width := 2*m.h*m.dv + 2*m.h*m.dqk
 	for l := range t.NumLayers {
 		ly := &Layer[T]{

@@ -47,6 +47,13 @@ func referenceForward(m *Model[float64], b *sequential.Batch) []float64 {
 			for c := range d {
 				x[i][c] = m.In.Items.Value[id*d+c]*math.Sqrt(float64(d)) + m.In.Pos.Value[i*d+c]
 			}
+			if m.In.Cats != nil && len(m.In.ItemCats[id]) > 0 {
+				for _, cat := range m.In.ItemCats[id] {
+					for c := range d {
+						x[i][c] += m.In.Cats.Value[int(cat)*d+c] / float64(len(m.In.ItemCats[id]))
+					}
+				}
+			}
 		}
 		for _, ly := range m.Layers {
 			width := 2*h*dv + 2*h*dqk
@@ -152,6 +159,7 @@ func TestForwardMatchesReference(t *testing.T) {
 		{"scaled", func(c *Config) { c.Transformer.AttentionScale = 0.5 }},
 		{"no-rab", func(c *Config) { c.NoPositionBias, c.NoTimeBias = true, true }},
 		{"window", func(c *Config) { c.Hierarchical.Level1WindowSize = 2 }},
+		{"categories", withCategories},
 		{"one-layer-one-head", func(c *Config) {
 			c.Transformer.NumLayers, c.Transformer.NumHeads, c.Transformer.AttentionDim, c.Transformer.LinearDim = 1, 1, 0, 0
 		}},
@@ -184,6 +192,9 @@ func TestForwardMatchesReference(t *testing.T) {
 func TestBackwardFiniteDifferences(t *testing.T) {
 	for _, window := range []int{0, 2} {
 		cfg := testConfig()
+		if window == 0 {
+			withCategories(&cfg)
+		}
 		cfg.Transformer.Dropout = 0.25
 		cfg.Hierarchical.Level1WindowSize = window
 		rng := rand.New(rand.NewPCG(3, 4))
@@ -255,3 +266,10 @@ func TestConfigValidate(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// withCategories gives the test items an item side feature: 3 categories,
+// items with none, one or two of them.
+func withCategories(c *Config) {
+	c.Categories = 3
+	c.ItemCategories = [][]int32{nil, {0}, {1, 2}, nil, {2}, {0, 1}, {1}, {2, 0}, nil}
+}

@@ -28,6 +28,9 @@ type Config struct {
 	NumHeads  int     `json:"num_heads"`
 	Hidden    int     `json:"hidden_size"` // d; the FFN is d -> d -> d as in the paper
 	Dropout   float64 `json:"dropout"`
+	// Categories and ItemCategories: the item side feature, as hstu.Config.
+	Categories     int       `json:"categories,omitempty"`
+	ItemCategories [][]int32 `json:"item_categories,omitempty"`
 }
 
 // Validate reports an impossible setting.
@@ -39,6 +42,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("sasrec: max_seq_len, num_layers, num_heads and hidden_size must be positive")
 	case c.Hidden%c.NumHeads != 0:
 		return fmt.Errorf("sasrec: hidden_size %d is not a multiple of num_heads %d", c.Hidden, c.NumHeads)
+	case c.Categories < 0 || len(c.ItemCategories) > c.Items:
+		return fmt.Errorf("sasrec: %d categories for %d item lists (catalogue %d)", c.Categories, len(c.ItemCategories), c.Items)
 	case c.Dropout < 0 || c.Dropout >= 1:
 		return fmt.Errorf("sasrec: dropout must be in [0, 1), got %v", c.Dropout)
 	}
@@ -78,6 +83,10 @@ func New[T kernels.Float](cfg Config, rng *rand.Rand) (*Model[T], error) {
 	d := cfg.Hidden
 	m := &Model[T]{cfg: cfg, d: d, n: cfg.MaxSeqLen, In: sequential.NewInput[T](cfg.Items, cfg.MaxSeqLen, d, rng)}
 	m.params = []*kernels.Param[T]{m.In.Items, m.In.Pos}
+	if cfg.Categories > 0 {
+		m.In.WithCategories(cfg.Categories, cfg.ItemCategories, rng)
+		m.params = append(m.params, m.In.Cats)
+	}
 	for l := range cfg.NumLayers {
 		name := func(s string) string { return fmt.Sprintf("blocks.%d.%s", l, s) }
 		bl := &Block[T]{

@@ -1,6 +1,7 @@
 package sequential
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 
@@ -18,6 +19,14 @@ import (
 type Input[T kernels.Float] struct {
 	Items *kernels.Param[T] // catalogue x d, row-sparse; row 0 is padding
 	Pos   *kernels.Param[T] // L x d
+	// Cats, when not nil, is an item side feature (categories, genres):
+	// each position adds the mean of its item's category embeddings,
+	//
+	//	x0[b,i] += (1/|C(item)|) Σ_{c ∈ C(item)} Cats[c]
+	//
+	// with C(item) = ItemCats[item] (empty: nothing added).
+	Cats     *kernels.Param[T] // categories x d
+	ItemCats [][]int32
 
 	Packed []int
 	ids    []int32
@@ -36,6 +45,30 @@ func NewInput[T kernels.Float](items, maxLen, d int, rng *rand.Rand) *Input[T] {
 	clear(in.Items.Value[:d])
 	kernels.InitNormal(in.Pos.Value, math.Sqrt(1/float64(d)), rng)
 	return in
+}
+
+// WithCategories adds the item side feature: n category embeddings
+// (~ N(0, 0.02)) and each item's categories (itemCats[item], ids in
+// [0, n)). It panics on an id out of range.
+func (in *Input[T]) WithCategories(n int, itemCats [][]int32, rng *rand.Rand) {
+	for it, cs := range itemCats {
+		for _, c := range cs {
+			if c < 0 || int(c) >= n {
+				panic(fmt.Sprintf("sequential: item %d has category %d, not in [0, %d)", it, c, n))
+			}
+		}
+	}
+	in.Cats = kernels.NewParam[T]("category_emb", n, in.Items.Cols())
+	kernels.InitNormal(in.Cats.Value, 0.02, rng)
+	in.ItemCats = itemCats
+}
+
+// categories returns the categories of item id (nil without any).
+func (in *Input[T]) categories(id int32) []int32 {
+	if in.Cats == nil || int(id) >= len(in.ItemCats) {
+		return nil
+	}
+	return in.ItemCats[id]
 }
 
 // Rows is the number of packed rows of the last Forward.
@@ -69,6 +102,12 @@ func (in *Input[T]) Forward(b *Batch, p float64, rng *rand.Rand) []T {
 		for c := range row {
 			row[c] = row[c]*sq + pos[c]
 		}
+		if cs := in.categories(in.ids[j]); len(cs) > 0 {
+			w := 1 / T(len(cs))
+			for _, c := range cs {
+				kernels.Axpy(w, in.Cats.Value[int(c)*d:(int(c)+1)*d], row)
+			}
+		}
 	}
 	in.mask = resize(in.mask, r*d)
 	in.x = resize(in.x, r*d)
@@ -86,6 +125,12 @@ func (in *Input[T]) Backward(dx []T) {
 	kernels.EmbeddingScatter(in.Items, in.ids, dx0, T(math.Sqrt(float64(d))))
 	for j, pr := range in.Packed {
 		kernels.AddTo(in.Pos.Grad[(pr%l)*d:(pr%l+1)*d], dx0[j*d:(j+1)*d])
+		if cs := in.categories(in.ids[j]); len(cs) > 0 {
+			w := 1 / T(len(cs))
+			for _, c := range cs {
+				kernels.Axpy(w, dx0[j*d:(j+1)*d], in.Cats.Grad[int(c)*d:(int(c)+1)*d])
+			}
+		}
 	}
 }
 

@@ -20,6 +20,17 @@ type ModelSpec struct {
 	// NoPositionBias and NoTimeBias switch off HSTU's relative biases.
 	NoPositionBias bool `yaml:"no_position_bias" json:"no_position_bias"`
 	NoTimeBias     bool `yaml:"no_time_bias" json:"no_time_bias"`
+	// ItemSideFeatures, when set, adds each item's categories (genres,
+	// attributes) from an item metadata file to its input embedding.
+	ItemSideFeatures *SideFile `yaml:"item_side_features" json:"item_side_features,omitempty"`
+}
+
+// SideFile is an item metadata file: u.item, movies.dat, movies.csv or
+// Beauty_item2attributes.json (format as transforms.ItemFormat; default:
+// from the file name).
+type SideFile struct {
+	File   string `yaml:"file" json:"file"`
+	Format string `yaml:"format" json:"format"`
 }
 
 // ModelConfig is a ModelSpec resolved against the data: what a checkpoint
@@ -28,6 +39,10 @@ type ModelConfig struct {
 	ModelSpec
 	Items     int `json:"items"`       // catalogue size with padding id 0
 	MaxSeqLen int `json:"max_seq_len"` // N
+	// The item side feature read from ModelSpec.ItemSideFeatures.
+	Categories     int       `json:"categories,omitempty"`
+	CategoryNames  []string  `json:"category_names,omitempty"`
+	ItemCategories [][]int32 `json:"item_categories,omitempty"`
 }
 
 // JSON is the configuration as stored in checkpoints.
@@ -51,7 +66,7 @@ func ParseModelConfig(b []byte) (ModelConfig, error) {
 // HSTU returns the HSTU configuration of c.
 func (c ModelConfig) HSTU() hstu.Config {
 	return hstu.Config{Items: c.Items, MaxSeqLen: c.MaxSeqLen, Transformer: c.Transformer, Hierarchical: c.Hierarchical,
-		NoPositionBias: c.NoPositionBias, NoTimeBias: c.NoTimeBias}
+		NoPositionBias: c.NoPositionBias, NoTimeBias: c.NoTimeBias, Categories: c.Categories, ItemCategories: c.ItemCategories}
 }
 
 // BuildModel creates the model c describes, initialised from seed.

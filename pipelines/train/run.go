@@ -57,6 +57,13 @@ func Run(ctx context.Context, cfg Config, progress io.Writer, onEpoch func(train
 	if mc.Name == "" {
 		mc.Name = "hstu"
 	}
+	if sf := cfg.ItemSideFeatures; sf != nil {
+		names, cats, err := ItemCategories(ctx, *sf, data.ItemVocab())
+		if err != nil {
+			return Result{}, err
+		}
+		mc.Categories, mc.CategoryNames, mc.ItemCategories = len(names), names, cats
+	}
 	model, err := BuildModel(mc, cfg.Seed)
 	if err != nil {
 		return Result{}, err

@@ -2,8 +2,13 @@ package train_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/genrec/genrec/features"
 
 	"github.com/genrec/genrec/models/hstu"
 	"github.com/genrec/genrec/pipelines/train"
@@ -37,5 +42,31 @@ func TestLoadDataErrors(t *testing.T) {
 		if _, err := train.LoadData(context.Background(), tc.dir); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("LoadData(%q): err = %v, want %q", tc.dir, err, tc.want)
 		}
+	}
+}
+
+func TestItemCategories(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "movies.csv")
+	os.WriteFile(path, []byte("movieId,title,genres\n10,A (1999),Drama|Comedy\n20,B (2001),Drama\n99,Not in data (2000),Horror\n"), 0o644)
+	items := features.BuildVocab("item_id", map[string]int64{"10": 5, "20": 3, "30": 1}, 1)
+	names, cats, err := train.ItemCategories(context.Background(), train.SideFile{File: path}, items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(names, []string{"Comedy", "Drama"}) { // Horror is only on an item the data lacks
+		t.Errorf("names %v, want [Comedy Drama]", names)
+	}
+	want := [][]int32{nil, {1, 0}, {1}, nil} // ids: 0 padding, 1 "10", 2 "20", 3 "30" (no metadata)
+	if len(cats) != 4 || !slices.Equal(cats[1], want[1]) || !slices.Equal(cats[2], want[2]) || cats[3] != nil {
+		t.Errorf("cats %v, want %v", cats, want)
+	}
+	bad := filepath.Join(dir, "u.item")
+	os.WriteFile(bad, []byte("1|x\n"), 0o644)
+	if _, _, err := train.ItemCategories(context.Background(), train.SideFile{File: bad}, items); err == nil || !strings.Contains(err.Error(), "u.item:1") {
+		t.Errorf("malformed file: err = %v, want it to name u.item:1", err)
+	}
+	if _, _, err := train.ItemCategories(context.Background(), train.SideFile{File: filepath.Join(dir, "nope.csv")}, items); err == nil {
+		t.Error("missing file: no error")
 	}
 }

@@ -41,6 +41,11 @@ type Config struct {
 	// added to the item's input embedding (sequential.Input).
 	Categories     int       `yaml:"-" json:"categories,omitempty"`
 	ItemCategories [][]int32 `yaml:"-" json:"item_categories,omitempty"`
+	// UserFeatures > 0 adds a user side feature: UserFeatureLists[user]
+	// lists the user's feature ids (gender, age, ...) in [0, UserFeatures),
+	// whose mean embedding is added at every position of the user's rows.
+	UserFeatures     int       `yaml:"-" json:"user_features,omitempty"`
+	UserFeatureLists [][]int32 `yaml:"-" json:"user_feature_lists,omitempty"`
 }
 
 // Dims returns the per-head query/key and value widths.

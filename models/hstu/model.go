@@ -63,8 +63,12 @@ func New[T kernels.Float](cfg Config, rng *rand.Rand) (*Model[T], error) {
 	m.In = sequential.NewInput[T](cfg.Items, m.n, m.d, rng)
 	m.params = []*kernels.Param[T]{m.In.Items, m.In.Pos}
 	if cfg.Categories > 0 {
-		m.In.WithCategories(cfg.Categories, cfg.ItemCategories, rng)
-		m.params = append(m.params, m.In.Cats)
+		m.In.ItemSide = sequential.NewSide[T]("category_emb", cfg.Categories, cfg.Transformer.HiddenSize, cfg.ItemCategories, rng)
+		m.params = append(m.params, m.In.ItemSide.Table)
+	}
+	if cfg.UserFeatures > 0 {
+		m.In.UserSide = sequential.NewSide[T]("user_feature_emb", cfg.UserFeatures, cfg.Transformer.HiddenSize, cfg.UserFeatureLists, rng)
+		m.params = append(m.params, m.In.UserSide.Table)
 	}
 	width := 2*m.h*m.dv + 2*m.h*m.dqk
 	for l := range t.NumLayers {

@@ -47,10 +47,16 @@ func referenceForward(m *Model[float64], b *sequential.Batch) []float64 {
 			for c := range d {
 				x[i][c] = m.In.Items.Value[id*d+c]*math.Sqrt(float64(d)) + m.In.Pos.Value[i*d+c]
 			}
-			if m.In.Cats != nil && len(m.In.ItemCats[id]) > 0 {
-				for _, cat := range m.In.ItemCats[id] {
+			for _, side := range []struct {
+				s   *sequential.Side[float64]
+				key int
+			}{{m.In.ItemSide, id}, {m.In.UserSide, int(b.Users[bi])}} {
+				if side.s == nil || side.key >= len(side.s.Lists) {
+					continue
+				}
+				for _, r := range side.s.Lists[side.key] {
 					for c := range d {
-						x[i][c] += m.In.Cats.Value[int(cat)*d+c] / float64(len(m.In.ItemCats[id]))
+						x[i][c] += side.s.Table.Value[int(r)*d+c] / float64(len(side.s.Lists[side.key]))
 					}
 				}
 			}
@@ -125,8 +131,9 @@ func referenceForward(m *Model[float64], b *sequential.Batch) []float64 {
 func testBatch(rng *rand.Rand, items, n int, lens []int) *sequential.Batch {
 	b := &sequential.Batch{B: len(lens), L: n, Lens: lens,
 		Items: make([]int32, len(lens)*n), Times: make([]int64, len(lens)*n),
-		QueryTimes: make([]int64, len(lens)*n), Labels: make([]int32, len(lens)*n)}
+		QueryTimes: make([]int64, len(lens)*n), Labels: make([]int32, len(lens)*n), Users: make([]int64, len(lens))}
 	for bi, l := range lens {
+		b.Users[bi] = int64(bi)
 		t := int64(1000)
 		for i := range l {
 			b.Items[bi*n+i] = int32(1 + rng.IntN(items-1))
@@ -272,4 +279,6 @@ func contains(s, sub string) bool { return strings.Contains(s, sub) }
 func withCategories(c *Config) {
 	c.Categories = 3
 	c.ItemCategories = [][]int32{nil, {0}, {1, 2}, nil, {2}, {0, 1}, {1}, {2, 0}, nil}
+	c.UserFeatures = 4 // users of testBatch are 0..B-1
+	c.UserFeatureLists = [][]int32{{0, 3}, {1}, nil, {2, 1}}
 }

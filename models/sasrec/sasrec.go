@@ -29,8 +29,10 @@ type Config struct {
 	Hidden    int     `json:"hidden_size"` // d; the FFN is d -> d -> d as in the paper
 	Dropout   float64 `json:"dropout"`
 	// Categories and ItemCategories: the item side feature, as hstu.Config.
-	Categories     int       `json:"categories,omitempty"`
-	ItemCategories [][]int32 `json:"item_categories,omitempty"`
+	Categories       int       `json:"categories,omitempty"`
+	ItemCategories   [][]int32 `json:"item_categories,omitempty"`
+	UserFeatures     int       `json:"user_features,omitempty"`
+	UserFeatureLists [][]int32 `json:"user_feature_lists,omitempty"`
 }
 
 // Validate reports an impossible setting.
@@ -84,8 +86,12 @@ func New[T kernels.Float](cfg Config, rng *rand.Rand) (*Model[T], error) {
 	m := &Model[T]{cfg: cfg, d: d, n: cfg.MaxSeqLen, In: sequential.NewInput[T](cfg.Items, cfg.MaxSeqLen, d, rng)}
 	m.params = []*kernels.Param[T]{m.In.Items, m.In.Pos}
 	if cfg.Categories > 0 {
-		m.In.WithCategories(cfg.Categories, cfg.ItemCategories, rng)
-		m.params = append(m.params, m.In.Cats)
+		m.In.ItemSide = sequential.NewSide[T]("category_emb", cfg.Categories, cfg.Hidden, cfg.ItemCategories, rng)
+		m.params = append(m.params, m.In.ItemSide.Table)
+	}
+	if cfg.UserFeatures > 0 {
+		m.In.UserSide = sequential.NewSide[T]("user_feature_emb", cfg.UserFeatures, cfg.Hidden, cfg.UserFeatureLists, rng)
+		m.params = append(m.params, m.In.UserSide.Table)
 	}
 	for l := range cfg.NumLayers {
 		name := func(s string) string { return fmt.Sprintf("blocks.%d.%s", l, s) }

@@ -19,17 +19,16 @@ import (
 type Input[T kernels.Float] struct {
 	Items *kernels.Param[T] // catalogue x d, row-sparse; row 0 is padding
 	Pos   *kernels.Param[T] // L x d
-	// Cats, when not nil, is an item side feature (categories, genres):
-	// each position adds the mean of its item's category embeddings,
+	// ItemSide and UserSide, when not nil, are side features: each
+	// position adds the mean embedding of its item's categories and of its
+	// user's features (gender, age, ...):
 	//
-	//	x0[b,i] += (1/|C(item)|) Σ_{c ∈ C(item)} Cats[c]
-	//
-	// with C(item) = ItemCats[item] (empty: nothing added).
-	Cats     *kernels.Param[T] // categories x d
-	ItemCats [][]int32
+	//	x0[b,i] += mean_{c ∈ C(item)} ItemSide[c] + mean_{f ∈ F(user b)} UserSide[f]
+	ItemSide, UserSide *Side[T]
 
 	Packed []int
 	ids    []int32
+	users  []int64
 	x0, x  []T
 	dx0    []T
 	mask   []bool
@@ -47,28 +46,58 @@ func NewInput[T kernels.Float](items, maxLen, d int, rng *rand.Rand) *Input[T] {
 	return in
 }
 
-// WithCategories adds the item side feature: n category embeddings
-// (~ N(0, 0.02)) and each item's categories (itemCats[item], ids in
-// [0, n)). It panics on an id out of range.
-func (in *Input[T]) WithCategories(n int, itemCats [][]int32, rng *rand.Rand) {
-	for it, cs := range itemCats {
-		for _, c := range cs {
-			if c < 0 || int(c) >= n {
-				panic(fmt.Sprintf("sequential: item %d has category %d, not in [0, %d)", it, c, n))
+// Side is one side feature: an embedding table and, per key (an item or
+// a user id), the table rows whose mean is added to the input.
+type Side[T kernels.Float] struct {
+	Table *kernels.Param[T]
+	Lists [][]int32 // Lists[key]: rows of Table; empty or missing: nothing added
+}
+
+// NewSide creates a side feature called name of n embeddings (~ N(0, 0.02))
+// of width d over lists. It panics on a row id out of range.
+func NewSide[T kernels.Float](name string, n, d int, lists [][]int32, rng *rand.Rand) *Side[T] {
+	for key, rows := range lists {
+		for _, r := range rows {
+			if r < 0 || int(r) >= n {
+				panic(fmt.Sprintf("sequential: %s: key %d lists row %d, not in [0, %d)", name, key, r, n))
 			}
 		}
 	}
-	in.Cats = kernels.NewParam[T]("category_emb", n, in.Items.Cols())
-	kernels.InitNormal(in.Cats.Value, 0.02, rng)
-	in.ItemCats = itemCats
+	s := &Side[T]{Table: kernels.NewParam[T](name, n, d), Lists: lists}
+	kernels.InitNormal(s.Table.Value, 0.02, rng)
+	return s
 }
 
-// categories returns the categories of item id (nil without any).
-func (in *Input[T]) categories(id int32) []int32 {
-	if in.Cats == nil || int(id) >= len(in.ItemCats) {
+func (s *Side[T]) list(key int64) []int32 {
+	if s == nil || key < 0 || key >= int64(len(s.Lists)) {
 		return nil
 	}
-	return in.ItemCats[id]
+	return s.Lists[key]
+}
+
+// add adds key's mean embedding to row.
+func (s *Side[T]) add(key int64, row []T) {
+	rows := s.list(key)
+	if len(rows) == 0 {
+		return
+	}
+	d, w := len(row), 1/T(len(rows))
+	for _, r := range rows {
+		kernels.Axpy(w, s.Table.Value[int(r)*d:(int(r)+1)*d], row)
+	}
+}
+
+// backward accumulates the table's gradient from drow, the gradient of a
+// row that key's mean was added to.
+func (s *Side[T]) backward(key int64, drow []T) {
+	rows := s.list(key)
+	if len(rows) == 0 {
+		return
+	}
+	d, w := len(drow), 1/T(len(rows))
+	for _, r := range rows {
+		kernels.Axpy(w, drow, s.Table.Grad[int(r)*d:(int(r)+1)*d])
+	}
 }
 
 // Rows is the number of packed rows of the last Forward.
@@ -86,6 +115,7 @@ func (in *Input[T]) Forward(b *Batch, p float64, rng *rand.Rand) []T {
 	}
 	in.p = p
 	in.Packed, in.ids = in.Packed[:0], in.ids[:0]
+	in.users = b.Users
 	for bi, n := range b.Lens {
 		for i := range n {
 			in.Packed = append(in.Packed, bi*l+i)
@@ -102,11 +132,9 @@ func (in *Input[T]) Forward(b *Batch, p float64, rng *rand.Rand) []T {
 		for c := range row {
 			row[c] = row[c]*sq + pos[c]
 		}
-		if cs := in.categories(in.ids[j]); len(cs) > 0 {
-			w := 1 / T(len(cs))
-			for _, c := range cs {
-				kernels.Axpy(w, in.Cats.Value[int(c)*d:(int(c)+1)*d], row)
-			}
+		in.ItemSide.add(int64(in.ids[j]), row)
+		if in.UserSide != nil {
+			in.UserSide.add(b.Users[pr/l], row)
 		}
 	}
 	in.mask = resize(in.mask, r*d)
@@ -125,11 +153,9 @@ func (in *Input[T]) Backward(dx []T) {
 	kernels.EmbeddingScatter(in.Items, in.ids, dx0, T(math.Sqrt(float64(d))))
 	for j, pr := range in.Packed {
 		kernels.AddTo(in.Pos.Grad[(pr%l)*d:(pr%l+1)*d], dx0[j*d:(j+1)*d])
-		if cs := in.categories(in.ids[j]); len(cs) > 0 {
-			w := 1 / T(len(cs))
-			for _, c := range cs {
-				kernels.Axpy(w, dx0[j*d:(j+1)*d], in.Cats.Grad[int(c)*d:(int(c)+1)*d])
-			}
+		in.ItemSide.backward(int64(in.ids[j]), dx0[j*d:(j+1)*d])
+		if in.UserSide != nil {
+			in.UserSide.backward(in.users[pr/l], dx0[j*d:(j+1)*d])
 		}
 	}
 }

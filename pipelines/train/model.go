@@ -23,6 +23,10 @@ type ModelSpec struct {
 	// ItemSideFeatures, when set, adds each item's categories (genres,
 	// attributes) from an item metadata file to its input embedding.
 	ItemSideFeatures *SideFile `yaml:"item_side_features" json:"item_side_features,omitempty"`
+	// UserSideFeatures, when set, adds each user's gender, age and
+	// occupation from a user metadata file (users.dat, u.user) at every
+	// position of the user's sequences.
+	UserSideFeatures *SideFile `yaml:"user_side_features" json:"user_side_features,omitempty"`
 }
 
 // SideFile is an item metadata file: u.item, movies.dat, movies.csv or
@@ -43,6 +47,10 @@ type ModelConfig struct {
 	Categories     int       `json:"categories,omitempty"`
 	CategoryNames  []string  `json:"category_names,omitempty"`
 	ItemCategories [][]int32 `json:"item_categories,omitempty"`
+	// The user side feature read from ModelSpec.UserSideFeatures.
+	UserFeatures     int       `json:"user_features,omitempty"`
+	UserFeatureNames []string  `json:"user_feature_names,omitempty"`
+	UserFeatureLists [][]int32 `json:"user_feature_lists,omitempty"`
 }
 
 // JSON is the configuration as stored in checkpoints.
@@ -66,7 +74,8 @@ func ParseModelConfig(b []byte) (ModelConfig, error) {
 // HSTU returns the HSTU configuration of c.
 func (c ModelConfig) HSTU() hstu.Config {
 	return hstu.Config{Items: c.Items, MaxSeqLen: c.MaxSeqLen, Transformer: c.Transformer, Hierarchical: c.Hierarchical,
-		NoPositionBias: c.NoPositionBias, NoTimeBias: c.NoTimeBias, Categories: c.Categories, ItemCategories: c.ItemCategories}
+		NoPositionBias: c.NoPositionBias, NoTimeBias: c.NoTimeBias, Categories: c.Categories, ItemCategories: c.ItemCategories,
+		UserFeatures: c.UserFeatures, UserFeatureLists: c.UserFeatureLists}
 }
 
 // BuildModel creates the model c describes, initialised from seed.

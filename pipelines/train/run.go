@@ -64,6 +64,13 @@ func Run(ctx context.Context, cfg Config, progress io.Writer, onEpoch func(train
 		}
 		mc.Categories, mc.CategoryNames, mc.ItemCategories = len(names), names, cats
 	}
+	if sf := cfg.UserSideFeatures; sf != nil {
+		names, lists, err := UserFeatures(ctx, *sf, data.Vocabs["user_id"])
+		if err != nil {
+			return Result{}, err
+		}
+		mc.UserFeatures, mc.UserFeatureNames, mc.UserFeatureLists = len(names), names, lists
+	}
 	model, err := BuildModel(mc, cfg.Seed)
 	if err != nil {
 		return Result{}, err

@@ -13,5 +13,6 @@ func newSASRec(c ModelConfig, rng *rand.Rand) (sequential.Model, error) {
 	t := c.Transformer
 	return sasrec.New[float32](sasrec.Config{Items: c.Items, MaxSeqLen: c.MaxSeqLen, NumLayers: t.NumLayers,
 		NumHeads: t.NumHeads, Hidden: t.HiddenSize, Dropout: t.Dropout,
-		Categories: c.Categories, ItemCategories: c.ItemCategories}, rng)
+		Categories: c.Categories, ItemCategories: c.ItemCategories,
+		UserFeatures: c.UserFeatures, UserFeatureLists: c.UserFeatureLists}, rng)
 }

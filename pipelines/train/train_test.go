@@ -70,3 +70,20 @@ func TestItemCategories(t *testing.T) {
 		t.Error("missing file: no error")
 	}
 }
+
+func TestUserFeatures(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "u.user")
+	os.WriteFile(path, []byte("1|24|M|technician|85711\n2|53|F|other|94043\n7|57|M|administrator|91344\n"), 0o644)
+	users := features.BuildVocab("user_id", map[string]int64{"1": 9, "2": 5, "3": 1}, 1)
+	names, lists, err := train.UserFeatures(context.Background(), train.SideFile{File: path}, users)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"age=24", "age=53", "gender=F", "gender=M", "occupation=other", "occupation=technician"}
+	if !slices.Equal(names, want) {
+		t.Errorf("names %v, want %v (user 7 is not in the data)", names, want)
+	}
+	if !slices.Equal(lists[1], []int32{3, 0, 5}) || !slices.Equal(lists[2], []int32{2, 1, 4}) || lists[3] != nil || len(lists) != 4 {
+		t.Errorf("lists %v, want user 1 → [3 0 5], user 2 → [2 1 4], user 3 → none", lists)
+	}
+}

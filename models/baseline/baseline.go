@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/genrec/genrec/eval"
+	"github.com/genrec/genrec/models/sequential"
 	"github.com/genrec/genrec/transforms"
 )
 
@@ -107,36 +108,15 @@ func (m *Markov) Score(history []int64, scores []float32) {
 // summarises the ranks at ks. rows must hold every row of the users
 // (train rows give the history before the valid/test windows).
 func Evaluate(s Scorer, rows []transforms.SequenceRow, split string, size int, ks []int) (eval.Report, error) {
-	seen := map[int64]map[int64]bool{} // user → items before split's target
-	add := func(u, it int64) {
-		if seen[u] == nil {
-			seen[u] = map[int64]bool{}
-		}
-		seen[u][it] = true
-	}
-	for _, r := range rows {
-		switch {
-		case r.Split == transforms.SplitTrain:
-			for _, it := range r.Items {
-				add(r.User, it)
-			}
-			add(r.User, r.Target)
-		case r.Split == transforms.SplitValid && split == transforms.SplitTest:
-			add(r.User, r.Target)
-		}
-	}
+	hist := sequential.Histories(rows, split) // user → items before split's target
 	scores := make([]float32, size)
 	var ranks []eval.UserRank
 	for _, r := range rows {
 		if r.Split != split {
 			continue
 		}
-		for _, it := range r.Items {
-			add(r.User, it)
-		}
-		hist := seen[r.User]
 		s.Score(r.Items, scores)
-		rank, n, err := eval.RankOf(scores, int(r.Target), func(i int) bool { return i == 0 || hist[int64(i)] })
+		rank, n, err := sequential.RankMasked(scores, int(r.Target), hist[r.User])
 		if err != nil {
 			return eval.Report{}, fmt.Errorf("baseline %s: user %s: %w", s.Name(), r.UserKey, err)
 		}

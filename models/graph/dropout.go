@@ -9,6 +9,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/genrec/genrec/models/kernels"
+	"github.com/genrec/genrec/models/sequential"
 )
 
 var _ gorgonia.SDOp = (*dropoutOp)(nil)
@@ -53,7 +54,7 @@ func (op *dropoutOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	op.y = grow(op.y, r*d)
+	op.y = sequential.Grow(op.y, r*d)
 	if cap(op.mask) < r*d {
 		op.mask = make([]bool, r*d)
 	}

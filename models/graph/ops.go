@@ -13,6 +13,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/genrec/genrec/models/kernels"
+	"github.com/genrec/genrec/models/sequential"
 )
 
 var (
@@ -87,7 +88,7 @@ func (op *layerNormOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	op.y, op.rstd = grow(op.y, r*d), grow(op.rstd, r)
+	op.y, op.rstd = sequential.Grow(op.y, r*d), sequential.Grow(op.rstd, r)
 	kernels.LayerNormForward(x, op.y, r, d, op.eps, op.rstd)
 	return dense(op.y, r, d), nil
 }
@@ -129,7 +130,7 @@ func (op *siluOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	op.y = grow(op.y, r*d)
+	op.y = sequential.Grow(op.y, r*d)
 	kernels.SiLUForward(x, op.y)
 	return dense(op.y, r, d), nil
 }
@@ -213,7 +214,7 @@ func (op *linearOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	if op.bias {
 		b = floats(in[2])
 	}
-	op.y = grow(op.y, m*n)
+	op.y = sequential.Grow(op.y, m*n)
 	kernels.LinearForward(x, w, b, op.y, m, k, n)
 	return dense(op.y, m, n), nil
 }
@@ -272,7 +273,7 @@ func (op *l2NormOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	op.y, op.norms = grow(op.y, r*d), grow(op.norms, r)
+	op.y, op.norms = sequential.Grow(op.y, r*d), sequential.Grow(op.norms, r)
 	kernels.L2NormalizeForward(x, op.y, op.norms, r, d, op.eps)
 	return dense(op.y, r, d), nil
 }
@@ -370,7 +371,7 @@ func (op *hstuAttentionOp) biases(in []gorgonia.Value) (pos, time []float32) {
 func (op *hstuAttentionOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	a := op.a
 	pos, time := op.biases(in)
-	op.out = grow(op.out, a.B*a.L*a.H*a.DV)
+	op.out = sequential.Grow(op.out, a.B*a.L*a.H*a.DV)
 	kernels.HSTUAttentionForward(a, floats(in[0]), floats(in[1]), floats(in[2]), op.lens, pos, time, op.tsQuery, op.tsKey, op.out)
 	return dense(op.out, a.B*a.L, a.H*a.DV), nil
 }
@@ -382,7 +383,7 @@ func (op *hstuAttentionOp) SymDiff(in gorgonia.Nodes, _, grad *gorgonia.Node) (g
 	// op.grads, out of reach of gorgonia's register reuse.
 	all, err := newGrad("HSTUAttentionGrad", tensor.Shape{1}, func(v []gorgonia.Value, _ []float32) error {
 		for i, x := range v[:len(v)-1] {
-			op.grads[i] = grow(op.grads[i], x.Shape().TotalSize())
+			op.grads[i] = sequential.Grow(op.grads[i], x.Shape().TotalSize())
 			clear(op.grads[i])
 		}
 		pos, time := op.biases(v)
@@ -484,7 +485,7 @@ func (op *SampledSoftmaxOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	if op.rng != nil {
 		kernels.UniformNegatives(op.rng, len(items)/d, op.neg)
 	}
-	op.du, op.dItems = grow(op.du, len(u)), grow(op.dItems, len(items))
+	op.du, op.dItems = sequential.Grow(op.du, len(u)), sequential.Grow(op.dItems, len(items))
 	clear(op.du)
 	clear(op.dItems)
 	op.touched = op.touched[:0]
@@ -577,7 +578,7 @@ func (op *rowsOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, err
 	}
 	if op.n < 0 {
-		op.y = grow(op.y, len(op.idx)*w)
+		op.y = sequential.Grow(op.y, len(op.idx)*w)
 		for j, i := range op.idx {
 			if i < 0 || i >= r {
 				return nil, fmt.Errorf("graph: GatherRows: index %d outside [0, %d)", i, r)
@@ -586,7 +587,7 @@ func (op *rowsOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 		}
 		return dense(op.y, len(op.idx), w), nil
 	}
-	op.y = grow(op.y, op.n*w)
+	op.y = sequential.Grow(op.y, op.n*w)
 	clear(op.y)
 	for j, i := range op.idx {
 		kernels.AddTo(op.y[i*w:(i+1)*w], x[j*w:(j+1)*w])
@@ -639,7 +640,7 @@ func (op *columnsOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, err
 	}
 	c := op.hi - op.lo
-	op.y = grow(op.y, r*c)
+	op.y = sequential.Grow(op.y, r*c)
 	for i := range r {
 		copy(op.y[i*c:(i+1)*c], x[i*w+op.lo:i*w+op.hi])
 	}
@@ -712,7 +713,7 @@ func (op *gradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 		}
 		return dense(d, op.shape...), nil
 	}
-	op.buf = grow(op.buf, op.shape.TotalSize())
+	op.buf = sequential.Grow(op.buf, op.shape.TotalSize())
 	clear(op.buf)
 	if err := op.fill(in, op.buf); err != nil {
 		return nil, err
@@ -769,13 +770,6 @@ func sameMatrix(d gorgonia.DimSizer) (tensor.Shape, error) {
 
 func dense(data []float32, shape ...int) *tensor.Dense {
 	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data))
-}
-
-func grow(s []float32, n int) []float32 {
-	if cap(s) < n {
-		return make([]float32, n)
-	}
-	return s[:n]
 }
 
 func allTrue(n int) []bool {

@@ -50,13 +50,13 @@ func (m *Model[T]) backwardLayer(ly *Layer[T], dy []T) []T {
 	kernels.LayerNormBackward(ly.ln2, ly.rstd2, dln2, do, r, hv)
 	// Attention, on padded rows.
 	padded := b.B * m.n
-	dOut := grow(st.dAttn, padded*hv)
+	dOut := sequential.Grow(st.dAttn, padded*hv)
 	st.dAttn = dOut
 	clear(dOut)
 	sequential.ScatterRows(dOut, do, packed, hv)
-	st.dq = grow(st.dq, padded*hqk)
-	st.dk = grow(st.dk, padded*hqk)
-	st.dv = grow(st.dv, padded*hv)
+	st.dq = sequential.Grow(st.dq, padded*hqk)
+	st.dk = sequential.Grow(st.dk, padded*hqk)
+	st.dv = sequential.Grow(st.dv, padded*hv)
 	clear(st.dq)
 	clear(st.dk)
 	clear(st.dv)
@@ -83,7 +83,7 @@ func (m *Model[T]) backwardLayer(ly *Layer[T], dy []T) []T {
 // zeroed grows *buf to n elements, clears them and returns them: the
 // backward pass's scratch, reused from layer to layer and step to step.
 func zeroed[T kernels.Float](buf *[]T, n int) []T {
-	*buf = grow(*buf, n)
+	*buf = sequential.Grow(*buf, n)
 	clear(*buf)
 	return *buf
 }

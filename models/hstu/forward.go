@@ -45,18 +45,19 @@ func (m *Model[T]) forwardLayer(ly *Layer[T], x []T, p float64, rng *rand.Rand) 
 	r, d, h := len(packed), m.d, m.h
 	hv, hqk := h*m.dv, h*m.dqk
 	width := 2*hv + 2*hqk
-	ly.ln1 = grow(ly.ln1, r*d)
-	ly.rstd1 = grow(ly.rstd1, r)
+	ly.ln1 = sequential.Grow(ly.ln1, r*d)
+	ly.rstd1 = sequential.Grow(ly.rstd1, r)
 	kernels.LayerNormForward(x, ly.ln1, r, d, lnEps, ly.rstd1)
-	ly.pre = grow(ly.pre, r*width)
+	ly.pre = sequential.Grow(ly.pre, r*width)
 	kernels.LinearForward(ly.ln1, ly.UVQK.Value, nil, ly.pre, r, d, width)
-	act := grow(ly.o, r*width) // scratch: SiLU(pre), before o is needed
+	ly.act = sequential.Grow(ly.act, r*width)
+	act := ly.act
 	kernels.SiLUForward(ly.pre, act)
 	padded := b.B * m.n
-	ly.u = grow(ly.u, r*hv)
-	ly.v = grow(ly.v, padded*hv)
-	ly.q = grow(ly.q, padded*hqk)
-	ly.k = grow(ly.k, padded*hqk)
+	ly.u = sequential.Grow(ly.u, r*hv)
+	ly.v = sequential.Grow(ly.v, padded*hv)
+	ly.q = sequential.Grow(ly.q, padded*hqk)
+	ly.k = sequential.Grow(ly.k, padded*hqk)
 	for j, pr := range packed {
 		row := act[j*width : (j+1)*width]
 		copy(ly.u[j*hv:(j+1)*hv], row[:hv])
@@ -64,23 +65,23 @@ func (m *Model[T]) forwardLayer(ly *Layer[T], x []T, p float64, rng *rand.Rand) 
 		copy(ly.q[pr*hqk:(pr+1)*hqk], row[2*hv:2*hv+hqk])
 		copy(ly.k[pr*hqk:(pr+1)*hqk], row[2*hv+hqk:])
 	}
-	attnOut := grow(st.dAttn, padded*hv)
+	attnOut := sequential.Grow(st.dAttn, padded*hv)
 	st.dAttn = attnOut
 	kernels.HSTUAttentionForward(m.attention(b.B), ly.q, ly.k, ly.v, b.Lens,
 		biasValue(ly.PosBias), biasValue(ly.TimeBias), b.QueryTimes, b.Times, attnOut)
-	ly.o = grow(act, r*hv)
+	ly.o = sequential.Grow(ly.o, r*hv)
 	sequential.GatherRows(ly.o, attnOut, packed, hv)
-	ly.ln2 = grow(ly.ln2, r*hv)
-	ly.rstd2 = grow(ly.rstd2, r)
+	ly.ln2 = sequential.Grow(ly.ln2, r*hv)
+	ly.rstd2 = sequential.Grow(ly.rstd2, r)
 	kernels.LayerNormForward(ly.o, ly.ln2, r, hv, lnEps, ly.rstd2)
-	ly.g = grow(ly.g, r*hv)
+	ly.g = sequential.Grow(ly.g, r*hv)
 	for i := range ly.g {
 		ly.g[i] = ly.u[i] * ly.ln2[i]
 	}
-	ly.gd = grow(ly.gd, r*hv)
-	ly.mask = grow(ly.mask, r*hv)
+	ly.gd = sequential.Grow(ly.gd, r*hv)
+	ly.mask = sequential.Grow(ly.mask, r*hv)
 	kernels.DropoutForward(ly.g, ly.gd, p, rng, ly.mask)
-	ly.y = grow(ly.y, r*d)
+	ly.y = sequential.Grow(ly.y, r*d)
 	kernels.LinearForward(ly.gd, ly.OW.Value, ly.OB.Value, ly.y, r, hv, d)
 	kernels.AddTo(ly.y, x)
 	return ly.y

@@ -34,9 +34,9 @@ type Layer[T kernels.Float] struct {
 	PosBias  *kernels.Param[T] // N, by distance i-j; nil without position bias
 	TimeBias *kernels.Param[T] // kernels.TimeBuckets; nil without time bias
 
-	x, ln1, rstd1, pre, u, o, ln2, rstd2, g, gd, y []T
-	mask                                           []bool
-	q, k, v                                        []T // padded B*N rows for the attention kernel
+	x, ln1, rstd1, pre, act, u, o, ln2, rstd2, g, gd, y []T
+	mask                                                []bool
+	q, k, v                                             []T // padded B*N rows for the attention kernel
 }
 
 // state is what one Forward keeps for Backward.
@@ -120,13 +120,6 @@ func (m *Model[T]) attention(rows int) kernels.HSTUAttention {
 		B: rows, L: m.n, H: m.h, DQK: m.dqk, DV: m.dv, Scale: scale,
 		Window: m.cfg.Hierarchical.Level1WindowSize, Summaries: m.cfg.Hierarchical.Level2WindowSize,
 	}
-}
-
-func grow[T any](s []T, n int) []T {
-	if cap(s) < n {
-		return make([]T, n)
-	}
-	return s[:n]
 }
 
 func biasValue[T kernels.Float](p *kernels.Param[T]) []T {

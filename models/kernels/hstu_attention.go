@@ -258,24 +258,6 @@ func hstuEachPair[T Float](pairs int, newScratch func() *hstuScratch[T], fn func
 	})
 }
 
-// hstuExp32 is exp(x) in float32 to about 1 ulp, without a call into
-// float64: x = n ln 2 + r with |r| <= ln 2 / 2, exp(r) by the Cephes expf
-// polynomial, 2^n by building the exponent bits. x is clamped to
-// [-87, 88], so exp of very negative x is ~1e-38 rather than 0 and of
-// large x ~1.6e38 rather than +Inf; NaN gives NaN (through p). Small enough
-// to inline.
-func hstuExp32(x float32) float32 {
-	if x < -87 {
-		x = -87
-	} else if x > 88 {
-		x = 88
-	}
-	n := (x*math.Log2E + 0x1.8p23) - 0x1.8p23 // round to an integer
-	r := x - n*0.693359375 + n*2.12194440e-4
-	p := ((((1.9875691500e-4*r+1.3981999507e-3)*r+8.3334519073e-3)*r+4.1665795894e-2)*r+1.6666665459e-1)*r + 5.0000001201e-1
-	return (p*r*r + r + 1) * math.Float32frombits(uint32(int32(n)+127)<<23)
-}
-
 // HSTUAttentionForward writes out ((B*L) x (H*DV)) as HSTUAttention states;
 // padding rows of out are zeroed. Work is split over (b, h) pairs with
 // Parallel; each pair scores blocks of its lens[b] valid query rows against

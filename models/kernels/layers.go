@@ -136,16 +136,6 @@ func lyMap3[T Float](fn string, x, dy, dx []T, f func(lo, hi int)) {
 //
 // Elfwing et al. 2017, arXiv 1702.03118. Mismatched lengths panic.
 func SiLUForward[T Float](x, y []T) {
-	if x32, ok := any(x).([]float32); ok { // a non-generic loop: the generic one costs ~4x per element
-		y32 := any(y).([]float32)
-		lyMap2("SiLUForward", x32, y32, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				v := x32[i]
-				y32[i] = v / (1 + hstuExp32(-v))
-			}
-		})
-		return
-	}
 	lyMap2("SiLUForward", x, y, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			y[i] = x[i] * Sigmoid(x[i])
@@ -159,17 +149,6 @@ func SiLUForward[T Float](x, y []T) {
 //
 // Mismatched lengths panic.
 func SiLUBackward[T Float](x, dy, dx []T) {
-	if x32, ok := any(x).([]float32); ok {
-		dy32, dx32 := any(dy).([]float32), any(dx).([]float32)
-		lyMap3("SiLUBackward", x32, dy32, dx32, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				v := x32[i]
-				s := 1 / (1 + hstuExp32(-v))
-				dx32[i] += dy32[i] * s * (1 + v*(1-s))
-			}
-		})
-		return
-	}
 	lyMap3("SiLUBackward", x, dy, dx, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			s := Sigmoid(x[i])

@@ -134,8 +134,8 @@ func (m *Model[T]) Forward(b *sequential.Batch, rng *rand.Rand) []T {
 		x = m.forwardBlock(bl, x, rng)
 	}
 	r := m.In.Rows()
-	m.final = grow(m.final, r*m.d)
-	m.finalRstd = grow(m.finalRstd, r)
+	m.final = sequential.Grow(m.final, r*m.d)
+	m.finalRstd = sequential.Grow(m.finalRstd, r)
 	kernels.LayerNormForward(x, m.final, r, m.d, lnEps, m.finalRstd)
 	return m.out.Forward(b, m.In.Packed, m.final, m.d)
 }
@@ -144,11 +144,11 @@ func (m *Model[T]) forwardBlock(bl *Block[T], x []T, rng *rand.Rand) []T {
 	packed, r, d := m.In.Packed, m.In.Rows(), m.d
 	padded := m.b.B * m.n
 	bl.x = x
-	bl.ln1, bl.rstd1 = grow(bl.ln1, r*d), grow(bl.rstd1, r)
+	bl.ln1, bl.rstd1 = sequential.Grow(bl.ln1, r*d), sequential.Grow(bl.rstd1, r)
 	kernels.LayerNormForward(x, bl.ln1, r, d, lnEps, bl.rstd1)
-	bl.qkv = grow(bl.qkv, r*3*d)
+	bl.qkv = sequential.Grow(bl.qkv, r*3*d)
 	kernels.LinearForward(bl.ln1, bl.QKV.Value, bl.BQKV.Value, bl.qkv, r, d, 3*d)
-	bl.q, bl.k, bl.v = grow(bl.q, padded*d), grow(bl.k, padded*d), grow(bl.v, padded*d)
+	bl.q, bl.k, bl.v = sequential.Grow(bl.q, padded*d), sequential.Grow(bl.k, padded*d), sequential.Grow(bl.v, padded*d)
 	for j, pr := range packed {
 		row := bl.qkv[j*3*d : (j+1)*3*d]
 		copy(bl.q[pr*d:(pr+1)*d], row[:d])
@@ -156,28 +156,28 @@ func (m *Model[T]) forwardBlock(bl *Block[T], x []T, rng *rand.Rand) []T {
 		copy(bl.v[pr*d:(pr+1)*d], row[2*d:])
 	}
 	a := m.attention()
-	bl.probs = grow(bl.probs, a.B*a.H*a.L*a.L)
-	m.scratch = grow(m.scratch, padded*d)
+	bl.probs = sequential.Grow(bl.probs, a.B*a.H*a.L*a.L)
+	m.scratch = sequential.Grow(m.scratch, padded*d)
 	kernels.SoftmaxAttentionForward(a, bl.q, bl.k, bl.v, m.b.Lens, m.scratch, bl.probs)
-	bl.o = grow(bl.o, r*d)
+	bl.o = sequential.Grow(bl.o, r*d)
 	sequential.GatherRows(bl.o, m.scratch, packed, d)
-	bl.proj, bl.projD = grow(bl.proj, r*d), grow(bl.projD, r*d)
+	bl.proj, bl.projD = sequential.Grow(bl.proj, r*d), sequential.Grow(bl.projD, r*d)
 	kernels.LinearForward(bl.o, bl.WO.Value, bl.BO.Value, bl.proj, r, d, d)
-	bl.mask1 = grow(bl.mask1, r*d)
+	bl.mask1 = sequential.Grow(bl.mask1, r*d)
 	kernels.DropoutForward(bl.proj, bl.projD, m.p, rng, bl.mask1)
-	bl.a = grow(bl.a, r*d)
+	bl.a = sequential.Grow(bl.a, r*d)
 	copy(bl.a, x)
 	kernels.AddTo(bl.a, bl.projD)
-	bl.ln2, bl.rstd2 = grow(bl.ln2, r*d), grow(bl.rstd2, r)
+	bl.ln2, bl.rstd2 = sequential.Grow(bl.ln2, r*d), sequential.Grow(bl.rstd2, r)
 	kernels.LayerNormForward(bl.a, bl.ln2, r, d, lnEps, bl.rstd2)
-	bl.pre1, bl.h1 = grow(bl.pre1, r*d), grow(bl.h1, r*d)
+	bl.pre1, bl.h1 = sequential.Grow(bl.pre1, r*d), sequential.Grow(bl.h1, r*d)
 	kernels.LinearForward(bl.ln2, bl.W1.Value, bl.B1.Value, bl.pre1, r, d, d)
 	kernels.GELUForward(bl.pre1, bl.h1)
-	bl.pre2, bl.h2 = grow(bl.pre2, r*d), grow(bl.h2, r*d)
+	bl.pre2, bl.h2 = sequential.Grow(bl.pre2, r*d), sequential.Grow(bl.h2, r*d)
 	kernels.LinearForward(bl.h1, bl.W2.Value, bl.B2.Value, bl.pre2, r, d, d)
-	bl.mask2 = grow(bl.mask2, r*d)
+	bl.mask2 = sequential.Grow(bl.mask2, r*d)
 	kernels.DropoutForward(bl.pre2, bl.h2, m.p, rng, bl.mask2)
-	bl.y = grow(bl.y, r*d)
+	bl.y = sequential.Grow(bl.y, r*d)
 	copy(bl.y, bl.a)
 	kernels.AddTo(bl.y, bl.h2)
 	return bl.y
@@ -218,10 +218,10 @@ func (m *Model[T]) backwardBlock(bl *Block[T], dy []T) []T {
 	kernels.DropoutBackward(bl.mask1, m.p, da, dproj)
 	do := make([]T, r*d)
 	kernels.LinearBackward(bl.o, bl.WO.Value, dproj, do, bl.WO.Grad, bl.BO.Grad, r, d, d)
-	m.scratch = grow(m.scratch, padded*d)
+	m.scratch = sequential.Grow(m.scratch, padded*d)
 	clear(m.scratch)
 	sequential.ScatterRows(m.scratch, do, packed, d)
-	m.dq, m.dk, m.dv = grow(m.dq, padded*d), grow(m.dk, padded*d), grow(m.dv, padded*d)
+	m.dq, m.dk, m.dv = sequential.Grow(m.dq, padded*d), sequential.Grow(m.dk, padded*d), sequential.Grow(m.dv, padded*d)
 	clear(m.dq)
 	clear(m.dk)
 	clear(m.dv)
@@ -238,11 +238,4 @@ func (m *Model[T]) backwardBlock(bl *Block[T], dy []T) []T {
 	dx := da // residual
 	kernels.LayerNormBackward(bl.ln1, bl.rstd1, dln1, dx, r, d)
 	return dx
-}
-
-func grow[T any](s []T, n int) []T {
-	if cap(s) < n {
-		return make([]T, n)
-	}
-	return s[:n]
 }

@@ -51,9 +51,9 @@ func (h *Head) Step(m Model, b *Batch, rng *rand.Rand) (float64, int, error) {
 	table := m.ItemTable()
 	n := table.Rows()
 	h.normalize(table)
-	h.dItems = resize(h.dItems, n*d)
+	h.dItems = Grow(h.dItems, n*d)
 	clear(h.dItems)
-	h.du = resize(h.du, len(user))
+	h.du = Grow(h.du, len(user))
 	clear(h.du)
 	h.touched = h.touched[:0]
 	touch := func(id int) { h.touched = append(h.touched, id) }
@@ -61,7 +61,7 @@ func (h *Head) Step(m Model, b *Batch, rng *rand.Rand) (float64, int, error) {
 	var loss float64
 	var count int
 	if cfg.Negatives > 0 {
-		h.neg = resizeInt32(h.neg, rows*cfg.Negatives)
+		h.neg = Grow(h.neg, rows*cfg.Negatives)
 		kernels.UniformNegatives(rng, n, h.neg)
 		loss, count = kernels.SampledSoftmax(user, rows, d, h.items, b.Labels, h.neg, cfg.Negatives, cfg.Temperature, h.du, h.dItems, touch)
 	} else {
@@ -85,8 +85,8 @@ func (h *Head) Step(m Model, b *Batch, rng *rand.Rand) (float64, int, error) {
 // normalize fills h.items with the L2-normalised rows of table.
 func (h *Head) normalize(table *kernels.Param[float32]) {
 	n, d := table.Rows(), table.Cols()
-	h.items = resize(h.items, n*d)
-	h.norms = resize(h.norms, n)
+	h.items = Grow(h.items, n*d)
+	h.norms = Grow(h.norms, n)
 	kernels.L2NormalizeForward(table.Value, h.items, h.norms, n, d, normEps)
 }
 
@@ -99,11 +99,11 @@ func ItemEmbeddings(m Model) []float32 {
 	return out
 }
 
-func resize[T any](s []T, n int) []T {
+// Grow returns s with length n, reusing its array when it is large enough
+// (the contents are then stale): the models' activation buffers.
+func Grow[T any](s []T, n int) []T {
 	if cap(s) < n {
 		return make([]T, n)
 	}
 	return s[:n]
 }
-
-func resizeInt32(s []int32, n int) []int32 { return resize(s, n) }

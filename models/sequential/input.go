@@ -123,7 +123,7 @@ func (in *Input[T]) Forward(b *Batch, p float64, rng *rand.Rand) []T {
 		}
 	}
 	r := len(in.Packed)
-	in.x0 = resize(in.x0, r*d)
+	in.x0 = Grow(in.x0, r*d)
 	kernels.EmbeddingGather(in.Items.Value, d, in.ids, in.x0)
 	sq := T(math.Sqrt(float64(d)))
 	for j, pr := range in.Packed {
@@ -137,8 +137,8 @@ func (in *Input[T]) Forward(b *Batch, p float64, rng *rand.Rand) []T {
 			in.UserSide.add(b.Users[pr/l], row)
 		}
 	}
-	in.mask = resize(in.mask, r*d)
-	in.x = resize(in.x, r*d)
+	in.mask = Grow(in.mask, r*d)
+	in.x = Grow(in.x, r*d)
 	kernels.DropoutForward(in.x0, in.x, p, rng, in.mask)
 	return in.x
 }
@@ -146,7 +146,7 @@ func (in *Input[T]) Forward(b *Batch, p float64, rng *rand.Rand) []T {
 // Backward accumulates the tables' gradients from dx (Rows() x d).
 func (in *Input[T]) Backward(dx []T) {
 	d, l := in.Items.Cols(), in.Pos.Rows()
-	in.dx0 = resize(in.dx0, len(dx))
+	in.dx0 = Grow(in.dx0, len(dx))
 	dx0 := in.dx0
 	clear(dx0)
 	kernels.DropoutBackward(in.mask, in.p, dx, dx0)
@@ -171,10 +171,10 @@ type Output[T kernels.Float] struct {
 // (b.B*b.L x d, zero at padding), owned by o.
 func (o *Output[T]) Forward(b *Batch, packed []int, y []T, d int) []T {
 	r := len(packed)
-	o.out = resize(o.out, r*d)
-	o.norms = resize(o.norms, r)
+	o.out = Grow(o.out, r*d)
+	o.norms = Grow(o.norms, r)
 	kernels.L2NormalizeForward(y, o.out, o.norms, r, d, normEps)
-	o.padded = resize(o.padded, b.B*b.L*d)
+	o.padded = Grow(o.padded, b.B*b.L*d)
 	clear(o.padded)
 	for j, pr := range packed {
 		copy(o.padded[pr*d:(pr+1)*d], o.out[j*d:(j+1)*d])
@@ -189,7 +189,7 @@ func (o *Output[T]) Backward(packed []int, dPadded []T, d int) []T {
 	if len(dPadded) != len(o.padded) {
 		panic("sequential: output gradient has the wrong length")
 	}
-	o.dy, o.dx = resize(o.dy, r*d), resize(o.dx, r*d)
+	o.dy, o.dx = Grow(o.dy, r*d), Grow(o.dx, r*d)
 	dy, dx := o.dy, o.dx
 	GatherRows(dy, dPadded, packed, d)
 	clear(dx)

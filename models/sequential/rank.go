@@ -86,7 +86,7 @@ func scoreBatches(m Model, rows []transforms.SequenceRow, idx []int, batch int, 
 			return err
 		}
 		users := lastEmbeddings(m, b)
-		scores = resize(scores, b.B*n)
+		scores = Grow(scores, b.B*n)
 		kernels.Gemm(false, true, b.B, n, d, 1, users, d, items, d, 0, scores, n)
 		if err := fn(b, scores); err != nil {
 			return err
@@ -109,7 +109,7 @@ func Rank(m Model, rows []transforms.SequenceRow, idx []int, hist History, batch
 				errs[i] = fmt.Errorf("sequential: user %q: target item %d is not in the catalogue of %d", r.UserKey, r.Target, n)
 				return
 			}
-			rank, cands, err := rankMasked(scores[i*n:(i+1)*n], int(r.Target), hist[r.User])
+			rank, cands, err := RankMasked(scores[i*n:(i+1)*n], int(r.Target), hist[r.User])
 			out[i], errs[i] = eval.UserRank{User: r.User, Rank: rank, NumCandidates: cands}, err
 		})
 		for i, err := range errs {
@@ -123,13 +123,13 @@ func Rank(m Model, rows []transforms.SequenceRow, idx []int, hist History, batch
 	return ranks, err
 }
 
-// rankMasked is eval.RankOf with id 0 and the sorted items h excluded
+// RankMasked is eval.RankOf with id 0 and the sorted items h excluded
 // (the target stays a candidate), in one pass over the scores and one over
 // h instead of a lookup per item:
 //
 //	rank = #{j ≥ 1, j ≠ t, j ∉ h : s_j ≥ s_t}
 //	n    = 1 + #{j ≥ 1, j ≠ t, j ∉ h}
-func rankMasked(scores []float32, t int, h []int32) (rank, n int64, err error) {
+func RankMasked(scores []float32, t int, h []int32) (rank, n int64, err error) {
 	st := scores[t]
 	if st != st {
 		return 0, 0, fmt.Errorf("eval: target item %d has a NaN score", t)

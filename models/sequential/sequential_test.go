@@ -120,9 +120,9 @@ func TestRankMaskedMatchesRankOf(t *testing.T) {
 			hs[int(x)] = true
 		}
 		wantRank, wantN, _ := eval.RankOf(scores, target, func(j int) bool { return j == 0 || hs[j] })
-		gotRank, gotN, err := rankMasked(scores, target, h)
+		gotRank, gotN, err := RankMasked(scores, target, h)
 		if err != nil || gotRank != wantRank || gotN != wantN {
-			t.Fatalf("trial %d: rankMasked = %d of %d (%v), RankOf = %d of %d", trial, gotRank, gotN, err, wantRank, wantN)
+			t.Fatalf("trial %d: RankMasked = %d of %d (%v), RankOf = %d of %d", trial, gotRank, gotN, err, wantRank, wantN)
 		}
 	}
 }

@@ -34,6 +34,23 @@ func LoadModel(ctx context.Context, path string) (sequential.Model, ModelConfig,
 	return m, mc, ck, nil
 }
 
+// loadTrained loads a checkpoint's model and the data folder it is used
+// on, and checks that the two have the same catalogue.
+func loadTrained(ctx context.Context, checkpoint, dataDir string) (sequential.Model, *Data, error) {
+	m, mc, _, err := LoadModel(ctx, checkpoint)
+	if err != nil {
+		return nil, nil, err
+	}
+	data, err := LoadData(ctx, dataDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	if data.Items() != mc.Items {
+		return nil, nil, fmt.Errorf("train: %s was trained on %d items but %s has %d: use it on the data it was trained on", checkpoint, mc.Items-1, dataDir, data.Items()-1)
+	}
+	return m, data, nil
+}
+
 // EvalConfig says what Evaluate scores.
 type EvalConfig struct {
 	Data       string // preprocess output folder
@@ -55,16 +72,9 @@ func Evaluate(ctx context.Context, cfg EvalConfig) (eval.Report, error) {
 	if len(cfg.Ks) == 0 {
 		cfg.Ks = []int{10, 50, 200}
 	}
-	m, mc, _, err := LoadModel(ctx, cfg.Checkpoint)
+	m, data, err := loadTrained(ctx, cfg.Checkpoint, cfg.Data)
 	if err != nil {
 		return eval.Report{}, err
-	}
-	data, err := LoadData(ctx, cfg.Data)
-	if err != nil {
-		return eval.Report{}, err
-	}
-	if data.Items() != mc.Items {
-		return eval.Report{}, fmt.Errorf("train: %s was trained on %d items but %s has %d: evaluate on the data it was trained on", cfg.Checkpoint, mc.Items-1, cfg.Data, data.Items()-1)
 	}
 	return sequential.Evaluate(m, data.Rows, cfg.Split, cfg.Ks, cfg.BatchSize)
 }
@@ -99,16 +109,9 @@ func Recommend(ctx context.Context, cfg RecommendConfig) (int, error) {
 	if cfg.Out == "" {
 		return 0, fmt.Errorf("train: no output file: set --out")
 	}
-	m, mc, _, err := LoadModel(ctx, cfg.Checkpoint)
+	m, data, err := loadTrained(ctx, cfg.Checkpoint, cfg.Data)
 	if err != nil {
 		return 0, err
-	}
-	data, err := LoadData(ctx, cfg.Data)
-	if err != nil {
-		return 0, err
-	}
-	if data.Items() != mc.Items {
-		return 0, fmt.Errorf("train: %s was trained on %d items but %s has %d", cfg.Checkpoint, mc.Items-1, cfg.Data, data.Items()-1)
 	}
 	t, err := trainer.NewGenRecTrainer(m, trainer.Options{EvalBatchSize: cfg.BatchSize})
 	if err != nil {

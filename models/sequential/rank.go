@@ -57,9 +57,9 @@ func SplitRows(rows []transforms.SequenceRow, split string) []int {
 	return idx
 }
 
-// lastEmbeddings returns the user embedding at each row's last position
+// LastEmbeddings returns the user embedding at each row's last position
 // (b.B x Dim), in evaluation mode.
-func lastEmbeddings(m Model, b *Batch) []float32 {
+func LastEmbeddings(m Model, b *Batch) []float32 {
 	d := m.Dim()
 	all := m.Forward(b, nil)
 	out := make([]float32, b.B*d)
@@ -85,7 +85,7 @@ func scoreBatches(m Model, rows []transforms.SequenceRow, idx []int, batch int, 
 		if err != nil {
 			return err
 		}
-		users := lastEmbeddings(m, b)
+		users := LastEmbeddings(m, b)
 		scores = Grow(scores, b.B*n)
 		kernels.Gemm(false, true, b.B, n, d, 1, users, d, items, d, 0, scores, n)
 		if err := fn(b, scores); err != nil {

@@ -1,0 +1,231 @@
+package onnx
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	ort "github.com/yalue/onnxruntime_go"
+)
+
+// ErrNoRuntime is returned when the onnxruntime shared library cannot be
+// found. Its message says how to install one.
+var ErrNoRuntime = errors.New("onnx: onnxruntime not found: set ONNXRUNTIME_LIB to libonnxruntime.so, " +
+	"or run `make deps` (it installs npm onnxruntime-node@1.30.0 into .cache/ort)")
+
+// npmLib is where .ci/deps puts onnxruntime-node's library, relative to the
+// repository root.
+const npmLib = ".cache/ort/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1"
+
+// RuntimeLibrary returns the onnxruntime shared library this process would
+// load: $ONNXRUNTIME_LIB, else the npm copy under the repository that holds
+// the working directory (searched upwards), else ErrNoRuntime.
+func RuntimeLibrary() (string, error) {
+	if p := os.Getenv("ONNXRUNTIME_LIB"); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return "", fmt.Errorf("onnx: ONNXRUNTIME_LIB: %w", err)
+		}
+		return p, nil
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", ErrNoRuntime
+	}
+	for {
+		p := filepath.Join(dir, npmLib)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+		up := filepath.Dir(dir)
+		if up == dir {
+			return "", ErrNoRuntime
+		}
+		dir = up
+	}
+}
+
+var runtimeOnce struct {
+	sync.Once
+	err error
+}
+
+// InitRuntime loads onnxruntime once per process (see RuntimeLibrary).
+func InitRuntime() error {
+	runtimeOnce.Do(func() {
+		lib, err := RuntimeLibrary()
+		if err != nil {
+			runtimeOnce.err = err
+			return
+		}
+		ort.SetSharedLibraryPath(lib)
+		if err := ort.InitializeEnvironment(ort.WithLogLevelError()); err != nil {
+			runtimeOnce.err = fmt.Errorf("onnx: load %s: %w", lib, err)
+		}
+	})
+	return runtimeOnce.err
+}
+
+// Session runs an exported retrieval model in onnxruntime. It is safe for
+// use by one goroutine at a time.
+type Session struct {
+	s       *ort.DynamicAdvancedSession
+	inputs  []string
+	outputs []string
+}
+
+// SessionOptions tune a Session.
+type SessionOptions struct {
+	Threads int // intra-op threads; 0 lets onnxruntime choose
+}
+
+// NewSession loads the model in file path (or data, when not nil).
+func NewSession(path string, data []byte, opt SessionOptions) (*Session, error) {
+	if err := InitRuntime(); err != nil {
+		return nil, err
+	}
+	var (
+		in, out []ort.InputOutputInfo
+		err     error
+	)
+	if data != nil {
+		in, out, err = ort.GetInputOutputInfoWithONNXData(data)
+	} else {
+		in, out, err = ort.GetInputOutputInfo(path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("onnx: %s: %w", path, err)
+	}
+	s := &Session{}
+	for _, i := range in {
+		s.inputs = append(s.inputs, i.Name)
+	}
+	for _, o := range out {
+		s.outputs = append(s.outputs, o.Name)
+	}
+	so, err := ort.NewSessionOptions()
+	if err != nil {
+		return nil, fmt.Errorf("onnx: session options: %w", err)
+	}
+	defer so.Destroy()
+	if opt.Threads > 0 {
+		if err := so.SetIntraOpNumThreads(opt.Threads); err != nil {
+			return nil, fmt.Errorf("onnx: threads: %w", err)
+		}
+		if err := so.SetInterOpNumThreads(1); err != nil {
+			return nil, fmt.Errorf("onnx: threads: %w", err)
+		}
+	}
+	if data != nil {
+		s.s, err = ort.NewDynamicAdvancedSessionWithONNXData(data, s.inputs, s.outputs, so)
+	} else {
+		s.s, err = ort.NewDynamicAdvancedSession(path, s.inputs, s.outputs, so)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("onnx: %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Close frees the session.
+func (s *Session) Close() error { return s.s.Destroy() }
+
+// Inputs and Outputs name the model's inputs and outputs in file order.
+func (s *Session) Inputs() []string  { return s.inputs }
+func (s *Session) Outputs() []string { return s.outputs }
+
+// Request is one batch of B left-aligned rows of length S.
+type Request struct {
+	B, S       int
+	Items      []int64 // B*S encoded item ids, 0 at padding
+	Lengths    []int64 // B valid lengths in [1, S]
+	Times      []int64 // B*S Unix times (time-bias models)
+	QueryTimes []int64 // B request times (time-bias models)
+	Users      []int64 // B encoded user ids (user-side-feature models)
+}
+
+// Response holds the outputs of one Run, each row-major.
+type Response struct {
+	User      []float32 // B x d
+	Scores    []float32 // B x items
+	TopItems  []int64   // B x k
+	TopScores []float32 // B x k
+}
+
+// Run checks r and runs the model on it.
+func (s *Session) Run(r Request) (Response, error) {
+	if err := r.check(); err != nil {
+		return Response{}, err
+	}
+	vals := map[string][]int64{
+		InItemIDs: r.Items, InLengths: r.Lengths, InTimestamps: r.Times,
+		InQueryTime: r.QueryTimes, InUserIDs: r.Users,
+	}
+	inputs := make([]ort.Value, len(s.inputs))
+	defer func() {
+		for _, v := range inputs {
+			if v != nil {
+				v.Destroy()
+			}
+		}
+	}()
+	for i, name := range s.inputs {
+		v, ok := vals[name]
+		if !ok {
+			return Response{}, fmt.Errorf("onnx: the model wants input %q, which genrec does not know", name)
+		}
+		shape := ort.NewShape(int64(r.B))
+		if name == InItemIDs || name == InTimestamps {
+			shape = ort.NewShape(int64(r.B), int64(r.S))
+		}
+		if int64(len(v)) != shape.FlattenedSize() {
+			return Response{}, fmt.Errorf("onnx: input %s has %d values, want %d (%v)", name, len(v), shape.FlattenedSize(), shape)
+		}
+		t, err := ort.NewTensor(shape, v)
+		if err != nil {
+			return Response{}, fmt.Errorf("onnx: input %s: %w", name, err)
+		}
+		inputs[i] = t
+	}
+	outputs := make([]ort.Value, len(s.outputs))
+	if err := s.s.Run(inputs, outputs); err != nil {
+		return Response{}, fmt.Errorf("onnx: run: %w", err)
+	}
+	var resp Response
+	for i, name := range s.outputs {
+		switch t := outputs[i].(type) {
+		case *ort.Tensor[float32]:
+			d := append([]float32(nil), t.GetData()...)
+			switch name {
+			case OutUser:
+				resp.User = d
+			case OutScores:
+				resp.Scores = d
+			case OutTopScores:
+				resp.TopScores = d
+			}
+		case *ort.Tensor[int64]:
+			if name == OutTopItems {
+				resp.TopItems = append([]int64(nil), t.GetData()...)
+			}
+		}
+		outputs[i].Destroy()
+	}
+	return resp, nil
+}
+
+func (r Request) check() error {
+	if r.B < 1 || r.S < 1 {
+		return fmt.Errorf("onnx: request of %d rows of length %d", r.B, r.S)
+	}
+	if len(r.Lengths) != r.B {
+		return fmt.Errorf("onnx: %d lengths for %d rows", len(r.Lengths), r.B)
+	}
+	for i, n := range r.Lengths {
+		if n < 1 || n > int64(r.S) {
+			return fmt.Errorf("onnx: row %d: length %d not in [1, %d]", i, n, r.S)
+		}
+	}
+	return nil
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/genrec/genrec/export"
+	"github.com/genrec/genrec/export/onnx"
 	"github.com/genrec/genrec/pipelines/train"
 	"github.com/genrec/genrec/transforms"
 )
@@ -107,8 +109,31 @@ func TestTrainEvaluateRecommend(t *testing.T) {
 			t.Fatalf("bad row %+v", r)
 		}
 	}
+	// Export: the ONNX file and the item table; with onnxruntime present,
+	// the file ranks the test split as the Go model does.
+	onnxPath := filepath.Join(t.TempDir(), "hstu.onnx")
+	if code := run(context.Background(), []string{"export", "--checkpoint", filepath.Join(model, "best.ckpt"), "--out", onnxPath}); code != 0 {
+		t.Fatalf("export exit %d", code)
+	}
+	items, err := transforms.ReadParquetFile[onnx.ItemEmbedding](context.Background(), train.ItemsPath(onnxPath))
+	if err != nil || len(items) != mc.Items-1 {
+		t.Errorf("item embeddings: %d rows (err %v), want %d", len(items), err, mc.Items-1)
+	}
+	if onnx.InitRuntime() == nil {
+		res, err := train.Export(context.Background(), train.ExportConfig{Checkpoint: filepath.Join(model, "best.ckpt"), Out: onnxPath, Items: "-", Data: data})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.Checked || res.ONNX.Users != res.Go.Users || res.ONNX.HR[0] != res.Go.HR[0] || math.Abs(res.ONNX.NDCG[0]-res.Go.NDCG[0]) > 1e-4 {
+			t.Errorf("export check: onnxruntime %+v, Go %+v", res.ONNX, res.Go)
+		}
+	}
 	// Usage errors and missing inputs: exit 2 with a message.
 	for _, args := range [][]string{
+		{"export", "--checkpoint", filepath.Join(model, "best.ckpt")},
+		{"export", "--checkpoint", filepath.Join(model, "best.ckpt"), "--out", onnxPath, "--format", "tflite"},
+		{"export", "--checkpoint", filepath.Join(model, "best.ckpt"), "--out", onnxPath, "--quantize", "int4"},
+		{"export", "--checkpoint", filepath.Join(model, "nope.ckpt"), "--out", onnxPath},
 		{"train"},
 		{"train", "--config", config, "--device", "cuda"},
 		{"evaluate", "--data", data},

@@ -12,6 +12,7 @@ import (
 
 	"github.com/genrec/genrec/eval"
 	"github.com/genrec/genrec/export"
+	"github.com/genrec/genrec/export/onnx"
 	"github.com/genrec/genrec/models/graph"
 	"github.com/genrec/genrec/models/hstu"
 	"github.com/genrec/genrec/models/kernels"
@@ -347,4 +348,15 @@ func marshalJSON(v any) []byte {
 		panic("trainer: " + err.Error())
 	}
 	return b
+}
+
+// ExportONNX writes the trained model to path (local or gs://) as an ONNX
+// file, atomically: the seed API's export_onnx. See export/onnx for the
+// graph's inputs and outputs; a model without an ONNX graph is refused.
+func (t *GenRecTrainer) ExportONNX(ctx context.Context, path string, opt onnx.Options) error {
+	m, err := onnx.Export(t.Model, opt)
+	if err != nil {
+		return err
+	}
+	return onnx.Write(ctx, path, m)
 }

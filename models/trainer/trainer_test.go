@@ -12,7 +12,9 @@ import (
 	"testing"
 
 	"github.com/genrec/genrec/export"
+	"github.com/genrec/genrec/export/onnx"
 	"github.com/genrec/genrec/models/hstu"
+	"github.com/genrec/genrec/models/sasrec"
 	"github.com/genrec/genrec/models/sequential"
 	"github.com/genrec/genrec/models/trainer"
 	"github.com/genrec/genrec/transforms"
@@ -286,5 +288,64 @@ func TestEngineValidate(t *testing.T) {
 		if _, err := trainer.NewGenRecTrainer(newModel(t, 20, 1), o); err != nil {
 			t.Errorf("engine %q: %v", engine, err)
 		}
+	}
+}
+
+// TestExportONNX fits a model and exports it: the file holds the trained
+// weights (onnxruntime, when present, gives the trained model's user
+// embeddings on test rows) and a model without an ONNX graph is refused
+// with nothing written.
+func TestExportONNX(t *testing.T) {
+	rows := patternRows(60, 30, 12, 4)
+	tr, err := trainer.NewGenRecTrainer(newModel(t, 30, 1), tinyOptions(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Fit(context.Background(), rows, rows); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "m.onnx")
+	if err := tr.ExportONNX(context.Background(), path, onnx.Options{TopK: 5}); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(path); err != nil || st.Size() < int64(4*30*16) {
+		t.Fatalf("exported file: %v (size %v), want at least the item table", err, st)
+	}
+	if onnx.InitRuntime() == nil {
+		s, err := onnx.NewSession(path, nil, onnx.SessionOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		idx := sequential.SplitRows(rows, transforms.SplitTest)[:10]
+		b, err := sequential.NewBatch(rows, idx, 8, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := sequential.LastEmbeddings(tr.Model, b)
+		got, err := s.Run(onnx.RequestFromBatch(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range want {
+			if math.Abs(float64(got.User[i]-want[i])) > 1e-4 {
+				t.Fatalf("user_embedding[%d] = %v, trainer's model %v", i, got.User[i], want[i])
+			}
+		}
+	}
+	sm, err := sasrec.New[float32](sasrec.Config{Items: 30, MaxSeqLen: 8, NumLayers: 1, NumHeads: 1, Hidden: 16}, rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := trainer.NewGenRecTrainer(sm, tinyOptions(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(t.TempDir(), "sasrec.onnx")
+	if err := st.ExportONNX(context.Background(), bad, onnx.Options{}); err == nil || !strings.Contains(err.Error(), "sasrec") {
+		t.Errorf("sasrec export: err = %v, want a refusal naming it", err)
+	}
+	if _, err := os.Stat(bad); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a refused export left %s (%v)", bad, err)
 	}
 }

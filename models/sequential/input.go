@@ -87,6 +87,10 @@ func (s *Side[T]) add(key int64, row []T) {
 	}
 }
 
+// AddMean adds key's mean embedding to row; a nil s or a key without
+// rows adds nothing.
+func (s *Side[T]) AddMean(key int64, row []T) { s.add(key, row) }
+
 // backward accumulates the table's gradient from drow, the gradient of a
 // row that key's mean was added to.
 func (s *Side[T]) backward(key int64, drow []T) {

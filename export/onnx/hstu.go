@@ -75,21 +75,10 @@ func HSTU(m *hstu.Model[float32], opt Options) (*pb.ModelProto, error) {
 		return nil, fmt.Errorf("onnx: item side feature lists %d items, the catalogue %d", len(cfg.ItemCategories), cfg.Items)
 	}
 	g := newGraph("hstu")
-	b := &hstuBuilder{g: g, m: m, cfg: cfg, q: opt.Quantization}
-	b.d, b.n = m.Dim(), m.MaxLen()
-	b.dqk, b.dv = cfg.Dims()
-	b.h = cfg.Transformer.NumHeads
-	b.scale = cfg.Transformer.AttentionScale
-	if b.scale == 0 {
-		b.scale = 1
-	}
+	b := newHSTUBuilder(g, m, opt.Quantization)
 	b.inputs()
-	x := b.embed()
-	b.masks()
-	for l, ly := range m.Layers {
-		x = b.layer(l, ly, x)
-	}
-	user := b.last(x)
+	user := b.encode()
+	g.output(user, OutUser, tFloat, "L2-normalised user embedding at the last valid position", symbolic("batch"), fixed(b.d))
 	b.head(user, opt.TopK)
 
 	meta := map[string]string{
@@ -131,6 +120,29 @@ type hstuBuilder struct {
 	rel                      string // [seq, seq] int64: max(i-j, 0)
 	bucket                   string // [batch, seq, seq] int64 time buckets; "" without time bias
 	sumMask                  string // [seq, chunks] float; "" without summaries
+}
+
+func newHSTUBuilder(g *graph, m *hstu.Model[float32], q Quantization) *hstuBuilder {
+	cfg := m.Config()
+	b := &hstuBuilder{g: g, m: m, cfg: cfg, q: q, d: m.Dim(), n: m.MaxLen(), h: cfg.Transformer.NumHeads}
+	b.dqk, b.dv = cfg.Dims()
+	b.scale = cfg.Transformer.AttentionScale
+	if b.scale == 0 {
+		b.scale = 1
+	}
+	return b
+}
+
+// encode runs the embedding and every layer on b's inputs (ids, lens and,
+// per the model, ts, qt and users, set before) and returns the
+// L2-normalised output at each row's last valid position: [batch, d].
+func (b *hstuBuilder) encode() string {
+	x := b.embed()
+	b.masks()
+	for l, ly := range b.m.Layers {
+		x = b.layer(l, ly, x)
+	}
+	return b.last(x)
 }
 
 func (b *hstuBuilder) inputs() {
@@ -294,9 +306,7 @@ func (b *hstuBuilder) last(x string) string {
 	idx := g.reshape(g.sub(b.lens, g.int(1)), -1, 1, 1)
 	idx = g.op("Expand", []string{idx, g.ints(1, 1, int64(b.d))})
 	row := g.op("GatherElements", []string{x, idx}, aInt("axis", 1))
-	user := g.l2Normalize(g.op("Squeeze", []string{row, g.ints(1)}), normEps)
-	g.output(user, OutUser, tFloat, "L2-normalised user embedding at the last valid position", symbolic("batch"), fixed(b.d))
-	return user
+	return g.l2Normalize(g.op("Squeeze", []string{row, g.ints(1)}), normEps)
 }
 
 // head scores the catalogue and picks the top k.

@@ -158,10 +158,25 @@ func (s *Session) Run(r Request) (Response, error) {
 	if err := r.check(); err != nil {
 		return Response{}, err
 	}
-	vals := map[string][]int64{
+	out, err := s.run(map[string][]int64{
 		InItemIDs: r.Items, InLengths: r.Lengths, InTimestamps: r.Times,
 		InQueryTime: r.QueryTimes, InUserIDs: r.Users,
+	}, r.B, r.S, map[string]bool{InItemIDs: true, InTimestamps: true})
+	if err != nil {
+		return Response{}, err
 	}
+	var resp Response
+	resp.User, _ = out[OutUser].([]float32)
+	resp.Scores, _ = out[OutScores].([]float32)
+	resp.TopScores, _ = out[OutTopScores].([]float32)
+	resp.TopItems, _ = out[OutTopItems].([]int64)
+	return resp, nil
+}
+
+// run feeds the model's inputs from vals (shape [b, s] for the names in
+// twoD, [b] otherwise) and returns every output by name, as []float32 or
+// []int64.
+func (s *Session) run(vals map[string][]int64, b, seq int, twoD map[string]bool) (map[string]any, error) {
 	inputs := make([]ort.Value, len(s.inputs))
 	defer func() {
 		for _, v := range inputs {
@@ -173,46 +188,36 @@ func (s *Session) Run(r Request) (Response, error) {
 	for i, name := range s.inputs {
 		v, ok := vals[name]
 		if !ok {
-			return Response{}, fmt.Errorf("onnx: the model wants input %q, which genrec does not know", name)
+			return nil, fmt.Errorf("onnx: the model wants input %q, which genrec does not know", name)
 		}
-		shape := ort.NewShape(int64(r.B))
-		if name == InItemIDs || name == InTimestamps {
-			shape = ort.NewShape(int64(r.B), int64(r.S))
+		shape := ort.NewShape(int64(b))
+		if twoD[name] {
+			shape = ort.NewShape(int64(b), int64(seq))
 		}
 		if int64(len(v)) != shape.FlattenedSize() {
-			return Response{}, fmt.Errorf("onnx: input %s has %d values, want %d (%v)", name, len(v), shape.FlattenedSize(), shape)
+			return nil, fmt.Errorf("onnx: input %s has %d values, want %d (%v)", name, len(v), shape.FlattenedSize(), shape)
 		}
 		t, err := ort.NewTensor(shape, v)
 		if err != nil {
-			return Response{}, fmt.Errorf("onnx: input %s: %w", name, err)
+			return nil, fmt.Errorf("onnx: input %s: %w", name, err)
 		}
 		inputs[i] = t
 	}
 	outputs := make([]ort.Value, len(s.outputs))
 	if err := s.s.Run(inputs, outputs); err != nil {
-		return Response{}, fmt.Errorf("onnx: run: %w", err)
+		return nil, fmt.Errorf("onnx: run: %w", err)
 	}
-	var resp Response
+	res := make(map[string]any, len(s.outputs))
 	for i, name := range s.outputs {
 		switch t := outputs[i].(type) {
 		case *ort.Tensor[float32]:
-			d := append([]float32(nil), t.GetData()...)
-			switch name {
-			case OutUser:
-				resp.User = d
-			case OutScores:
-				resp.Scores = d
-			case OutTopScores:
-				resp.TopScores = d
-			}
+			res[name] = append([]float32(nil), t.GetData()...)
 		case *ort.Tensor[int64]:
-			if name == OutTopItems {
-				resp.TopItems = append([]int64(nil), t.GetData()...)
-			}
+			res[name] = append([]int64(nil), t.GetData()...)
 		}
 		outputs[i].Destroy()
 	}
-	return resp, nil
+	return res, nil
 }
 
 func (r Request) check() error {

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"github.com/genrec/genrec/export/onnx"
 	"github.com/genrec/genrec/models/hstu"
 	"github.com/genrec/genrec/models/kernels"
 	"github.com/genrec/genrec/models/sequential"
@@ -378,4 +379,24 @@ func (m *Model) ScoreCandidates(user int64, items, times []int64, t int64, cands
 	st.e = sequential.Grow(st.e, b*d)
 	kernels.EmbeddingGather(m.items.Value, d, st.cand, st.e)
 	return Sigmoid(m.head()), nil
+}
+
+// RankingRequest lays examples out as a request for an exported ranking
+// file, histories cut to their last s items (s = max_seq_len - 1 to match
+// Forward).
+func RankingRequest(ex []Example, s int) onnx.RankingRequest {
+	r := onnx.RankingRequest{B: len(ex), S: s, History: make([]int64, len(ex)*s), HistoryTimes: make([]int64, len(ex)*s)}
+	for i, e := range ex {
+		h, ht := e.History, e.HistoryTimes
+		if len(h) > s {
+			h, ht = h[len(h)-s:], ht[len(ht)-s:]
+		}
+		copy(r.History[i*s:], h)
+		copy(r.HistoryTimes[i*s:], ht)
+		r.Lengths = append(r.Lengths, int64(len(h)))
+		r.Candidates = append(r.Candidates, e.Item)
+		r.CandidateTimes = append(r.CandidateTimes, e.Timestamp)
+		r.Users = append(r.Users, e.User)
+	}
+	return r
 }

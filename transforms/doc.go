@@ -2,7 +2,8 @@
 // record types that flow between them: reading interaction sources
 // (MovieLens, the S3-Rec sequence format, generic CSV/Parquet tables),
 // grouping and encoding user histories, the leave-one-out split, window
-// splitting of long histories, and the Parquet sink and source.
+// splitting of long histories, the ranking task's labelled rows with
+// their histories (BuildRankingRows), and the Parquet sink and source.
 //
 // Every composite is a plain function whose first line re-scopes, e.g.
 //

@@ -40,6 +40,7 @@ const (
 	TableSequences = "sequences"
 	TableVocab     = "vocab"
 	TableItems     = "items"
+	TableRanking   = "ranking"
 )
 
 type writeSequencesFn struct {

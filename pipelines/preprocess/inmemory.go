@@ -13,15 +13,19 @@ import (
 
 // InMemoryResult is what InMemory computed.
 type InMemoryResult struct {
-	Rows   []transforms.SequenceRow
+	Rows   []transforms.SequenceRow // task retrieval
 	Vocabs features.Vocabs
 	Read   transforms.ReadStats
-	Split  transforms.SplitStats
+	Split  transforms.SplitStats // task retrieval
+	// Ranking and RankingStats are the rows and counts of task ranking.
+	Ranking      []transforms.RankingRow
+	RankingStats transforms.RankingStats
 }
 
 // InMemory is the same transformation as Pipeline in plain Go on one
 // machine, holding everything in memory: read, count, build vocabularies,
-// group, sort, encode, split, window. It is the floor the pipeline's
+// group, sort, encode, split, window (task ranking: label and split with
+// transforms.EncodeRanking, TimeSplitCuts and RankingRows). It is the floor the pipeline's
 // benchmark is measured against and the oracle its tests compare with.
 // With write set it also writes both tables as one Parquet file each under
 // cfg.OutDir (plain files, no temp-and-rename), as the pipeline would.
@@ -54,6 +58,9 @@ func InMemory(ctx context.Context, cfg Config, write bool) (InMemoryResult, erro
 	}
 	specs, userVocab, itemVocab := cfg.vocabSpecs()
 	res.Vocabs = transforms.VocabsFromCounts(buf.Counts, specs)
+	if cfg.Task == TaskRanking {
+		return res, inMemoryRanking(ctx, cfg, buf, &res, userVocab, itemVocab, write)
+	}
 	split := transforms.SplitOptions{MaxSeqLen: cfg.MaxSeqLen, Stride: cfg.Stride}
 	for _, u := range buf.Users() {
 		st := transforms.EncodeAndSplit(buf.Histories[u], res.Vocabs[userVocab], res.Vocabs[itemVocab], split,
@@ -69,6 +76,38 @@ func InMemory(ctx context.Context, cfg Config, write bool) (InMemoryResult, erro
 		}
 	}
 	return res, nil
+}
+
+// inMemoryRanking is InMemory's ranking task: every user's impressions
+// first, then the time split's cuts over all of them, then the rows.
+func inMemoryRanking(ctx context.Context, cfg Config, buf *transforms.UserBuffer, res *InMemoryResult, userVocab, itemVocab string, write bool) error {
+	opt := cfg.rankingOptions(userVocab, itemVocab)
+	var users []transforms.RankingUser
+	times := map[int64]int64{}
+	for _, u := range buf.Users() {
+		ru, st := transforms.EncodeRanking(buf.Histories[u], res.Vocabs[userVocab], res.Vocabs[itemVocab], opt)
+		res.RankingStats.Merge(st)
+		for _, ev := range ru.ImpEvents {
+			times[ru.Times[ev]]++
+		}
+		users = append(users, ru)
+	}
+	var cuts transforms.TimeCuts
+	if opt.SplitBy == transforms.SplitByTime {
+		cuts = transforms.TimeSplitCuts(transforms.TimeCountsOf(times), opt.SplitRatio)
+		res.RankingStats.HasCuts, res.RankingStats.ValidCut, res.RankingStats.TestCut = true, cuts.ValidCut, cuts.TestCut
+	}
+	for i := range users {
+		st := transforms.RankingRows(&users[i], opt, cuts, func(r transforms.RankingRow) { res.Ranking = append(res.Ranking, r) })
+		res.RankingStats.Merge(st)
+	}
+	if !write {
+		return nil
+	}
+	if err := writeParquet(ctx, transforms.JoinPath(cfg.OutDir, transforms.TableRanking, transforms.PartName(0, 1)), res.Ranking); err != nil {
+		return err
+	}
+	return writeParquet(ctx, transforms.JoinPath(cfg.OutDir, transforms.TableVocab, transforms.PartName(0, 1)), transforms.VocabRows(res.Vocabs))
 }
 
 func writeParquet[T any](ctx context.Context, path string, rows []T) error {

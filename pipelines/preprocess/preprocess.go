@@ -1,11 +1,14 @@
 // Package preprocess is genrec's first pipeline: it reads interaction
 // files, builds vocabularies, groups each user's history once, sorts it by
-// time, applies the leave-one-out split and window splitting, and writes
-// the sequences and vocab tables as Parquet with a summary.json beside
-// them.
+// time, and writes Parquet tables with a summary.json beside them. The
+// retrieval task (the default) applies the leave-one-out split and window
+// splitting and writes the sequences table; the ranking task writes one
+// labelled row per impression with the history before it
+// (transforms.BuildRankingRows) as the ranking table.
 //
 //	out/
-//	  sequences/part-00000-of-00002.parquet ...  (transforms.SequenceRow)
+//	  sequences/part-00000-of-00002.parquet ...  (transforms.SequenceRow; task retrieval)
+//	  ranking/part-00000-of-00002.parquet ...    (transforms.RankingRow; task ranking)
 //	  vocab/part-00000-of-00001.parquet          (transforms.VocabRow)
 //	  summary.json                               (Summary; written last)
 //
@@ -33,6 +36,7 @@ type Config struct {
 	Format string                  `yaml:"format"` // see transforms.ParseFormat; "" = detect from the first file name
 	Parse  transforms.ParseOptions `yaml:"-"`
 	// MinRating keeps events rated at least this (sources with ratings).
+	// Task ranking refuses it: the low-rated events are its negatives.
 	MinRating float64 `yaml:"min_rating"`
 	MaxSeqLen int     `yaml:"max_seq_len"`
 	Stride    int     `yaml:"stride"` // 0 = max_seq_len
@@ -45,12 +49,53 @@ type Config struct {
 	Schema         features.Schema `yaml:"-"`
 	// RunID names this run's temporary folder; "" picks a random one.
 	RunID string `yaml:"-"`
+	// Task is TaskRetrieval ("" too) or TaskRanking.
+	Task string `yaml:"task"`
+	// Ranking configures the rows of TaskRanking; MaxSeqLen bounds their
+	// histories.
+	Ranking RankingConfig `yaml:"ranking"`
 }
 
-// DefaultConfig holds the defaults: sequences of 50 items, windows that do
-// not overlap, skip-and-count with a 1% cap, the default feature schema.
+// The values of Config.Task.
+const (
+	// TaskRetrieval writes leave-one-out next-item sequences (the
+	// sequences table).
+	TaskRetrieval = "retrieval"
+	// TaskRanking writes labelled impressions with their histories (the
+	// ranking table) for a click-through model.
+	TaskRanking = "ranking"
+)
+
+// RankingConfig is the ranking: section of a config, in the seed API's
+// terms; see transforms.RankingOptions for what each field does. Zero
+// fields take the defaults: label_threshold 4, negatives 0, split time,
+// split_ratio [0.7, 0.1], seed 0.
+//
+//	ranking: {label_threshold: 4, negatives: 0, split: time, split_ratio: [0.7, 0.1], seed: 1}
+type RankingConfig struct {
+	LabelThreshold float64    `yaml:"label_threshold"`
+	Negatives      int        `yaml:"negatives"`
+	Split          string     `yaml:"split"` // time or random
+	SplitRatio     [2]float64 `yaml:"split_ratio"`
+	Seed           uint64     `yaml:"seed"`
+}
+
+// rankingOptions is the ranking task's transforms.RankingOptions, defaults
+// filled in.
+func (c Config) rankingOptions(userVocab, itemVocab string) transforms.RankingOptions {
+	r := c.Ranking
+	return transforms.RankingOptions{
+		MaxSeqLen: c.MaxSeqLen, LabelThreshold: r.LabelThreshold, Negatives: r.Negatives,
+		SplitBy: r.Split, SplitRatio: r.SplitRatio, Seed: r.Seed,
+		UserVocab: userVocab, ItemVocab: itemVocab,
+	}.WithDefaults()
+}
+
+// DefaultConfig holds the defaults: the retrieval task, sequences of 50
+// items, windows that do not overlap, skip-and-count with a 1% cap, the
+// default feature schema.
 func DefaultConfig() Config {
-	return Config{MaxSeqLen: 50, MaxBadFraction: 0.01, OutDir: "out/preprocess", Schema: features.DefaultSchema()}
+	return Config{MaxSeqLen: 50, MaxBadFraction: 0.01, OutDir: "out/preprocess", Schema: features.DefaultSchema(), Task: TaskRetrieval}
 }
 
 // WithDefaults fills zero fields from DefaultConfig.
@@ -64,6 +109,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.OutDir == "" {
 		c.OutDir = d.OutDir
+	}
+	if c.Task == "" {
+		c.Task = d.Task
 	}
 	if len(c.Schema.UserFeatures)+len(c.Schema.ItemFeatures) == 0 {
 		c.Schema = d.Schema
@@ -90,6 +138,9 @@ func (c Config) Validate() error {
 	if err := (transforms.SplitOptions{MaxSeqLen: c.MaxSeqLen, Stride: c.Stride}).Validate(); err != nil {
 		return fmt.Errorf("preprocess: %w", err)
 	}
+	if err := c.validateTask(); err != nil {
+		return err
+	}
 	if err := c.Schema.Validate(); err != nil {
 		return fmt.Errorf("preprocess: %w", err)
 	}
@@ -100,6 +151,28 @@ func (c Config) Validate() error {
 		return errors.New("preprocess: the schema needs a sparse feature with source user (e.g. user_id)")
 	}
 	return nil
+}
+
+// validateTask checks the task and its options. The ranking task refuses
+// min_rating: it would drop the low-rated events that are the task's
+// negatives (label_threshold decides what is positive instead).
+func (c Config) validateTask() error {
+	switch c.Task {
+	case "", TaskRetrieval:
+		if c.Ranking != (RankingConfig{}) {
+			return fmt.Errorf("preprocess: a ranking: section needs task: %s (task is %s)", TaskRanking, TaskRetrieval)
+		}
+		return nil
+	case TaskRanking:
+		if c.MinRating != 0 {
+			return fmt.Errorf("preprocess: task %s: min_rating %g would drop the low-rated events, which are the negatives; remove it and set ranking.label_threshold instead", TaskRanking, c.MinRating)
+		}
+		if err := c.rankingOptions("", "").Validate(); err != nil {
+			return fmt.Errorf("preprocess: %w", err)
+		}
+		return nil
+	}
+	return fmt.Errorf("preprocess: unknown task %q (supported: %s, %s)", c.Task, TaskRetrieval, TaskRanking)
 }
 
 // TempDir is where the run writes before it publishes.
@@ -166,15 +239,24 @@ func build(s beam.Scope, cfg Config, files []string) {
 		Format: cfg.Format, Parse: cfg.Parse, FailFast: cfg.FailFast,
 	})
 	vocabs := transforms.BuildVocabs(s, counts, specs)
+	tmp := cfg.TempDir()
+	gate := beam.ParDo(s, &gateFn{MaxBadFraction: cfg.MaxBadFraction}, readStats)
+	head := summaryHead(cfg, files)
+	if cfg.Task == TaskRanking {
+		rows, rankStats := transforms.BuildRankingRows(s, hist, vocabs, cfg.rankingOptions(userVocab, itemVocab))
+		temps := beam.Flatten(s, transforms.WriteRanking(s, tmp, rows), transforms.WriteVocab(s, tmp, vocabs))
+		committed := transforms.FinalizeParquet(s, cfg.OutDir, temps, gate)
+		beam.ParDo0(s, &writeRankingSummaryFn{Head: head}, committed,
+			beam.SideInput{Input: readStats}, beam.SideInput{Input: rankStats}, beam.SideInput{Input: vocabs})
+		return
+	}
 	rows, splitStats := transforms.BuildSequences(s, hist, vocabs, transforms.SequenceOptions{
 		Split:     transforms.SplitOptions{MaxSeqLen: cfg.MaxSeqLen, Stride: cfg.Stride},
 		UserVocab: userVocab, ItemVocab: itemVocab,
 	})
-	tmp := cfg.TempDir()
 	temps := beam.Flatten(s, transforms.WriteSequences(s, tmp, rows), transforms.WriteVocab(s, tmp, vocabs))
-	gate := beam.ParDo(s, &gateFn{MaxBadFraction: cfg.MaxBadFraction}, readStats)
 	committed := transforms.FinalizeParquet(s, cfg.OutDir, temps, gate)
-	beam.ParDo0(s, &writeSummaryFn{Head: summaryHead(cfg, files)}, committed,
+	beam.ParDo0(s, &writeSummaryFn{Head: head}, committed,
 		beam.SideInput{Input: readStats}, beam.SideInput{Input: splitStats}, beam.SideInput{Input: vocabs})
 }
 

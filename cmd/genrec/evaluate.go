@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/genrec/genrec/pipelines/preprocess"
 	"github.com/genrec/genrec/pipelines/train"
 )
 
@@ -17,13 +18,23 @@ func newEvaluateCmd() *cobra.Command {
 		Short: "Rank a split's users with a trained checkpoint and print HR/NDCG@K, MRR, AUC",
 		Long: `evaluate loads a checkpoint written by genrec train and ranks each user's
 held-out item of --split against the whole catalogue, items already in the
-user's history masked (DESIGN.md's protocol). Ties count against the model.`,
+user's history masked (DESIGN.md's protocol). Ties count against the model.
+On a ranking folder (task: ranking) it prints AUC, GAUC and log loss.`,
 		Example: `  genrec evaluate --data out/beauty --checkpoint out/beauty/hstu/best.ckpt
   genrec evaluate --data out/beauty --checkpoint out/beauty/hstu/best.ckpt --split valid --ks 5,10,20`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cfg.Data == "" || cfg.Checkpoint == "" {
 				return usageError{fmt.Errorf("evaluate needs --data and --checkpoint")}
+			}
+			if task, err := train.Task(cmd.Context(), cfg.Data); err == nil && task == preprocess.TaskRanking {
+				rep, err := train.EvaluateRanking(cmd.Context(), cfg)
+				if err != nil {
+					return missingIsUsage(err)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s  AUC %.4f  GAUC %.4f  logloss %.4f  (%d impressions, GAUC over %d users)\n",
+					cfg.Split, rep.AUC, rep.GAUC, rep.LogLoss, rep.N, rep.GAUCUsers)
+				return nil
 			}
 			rep, err := train.Evaluate(cmd.Context(), cfg)
 			if err != nil {
@@ -81,4 +92,40 @@ func missingIsUsage(err error) error {
 		return usageError{err}
 	}
 	return err
+}
+
+func newPredictCmd() *cobra.Command {
+	var cfg train.PredictConfig
+	cmd := &cobra.Command{
+		Use:   "predict",
+		Short: "Write click probabilities of a ranking model for every row of a split as Parquet",
+		Long: `predict loads a ranking checkpoint (genrec train on a task: ranking folder)
+and writes one Parquet row per impression of --split, in the ranking
+table's order, atomically:
+
+  user, item (original tokens), timestamp, label, probability, split`,
+		Example: `  genrec predict --data out/ml-100k-ranking --checkpoint out/ml-100k-ranking/hstu/model/best.ckpt --out out/ml-100k-ranking/pred.parquet`,
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfg.Data == "" || cfg.Checkpoint == "" || cfg.Out == "" {
+				return usageError{fmt.Errorf("predict needs --data, --checkpoint and --out")}
+			}
+			switch cfg.Split {
+			case "train", "valid", "test", "all":
+			default:
+				return usageError{fmt.Errorf("--split must be train, valid, test or all, got %q", cfg.Split)}
+			}
+			n, err := train.PredictRanking(cmd.Context(), cfg)
+			if err != nil {
+				return missingIsUsage(err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "predict: %d probabilities in %s\n", n, cfg.Out)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&cfg.Data, "data", "", "preprocess output folder (task: ranking)")
+	cmd.Flags().StringVar(&cfg.Checkpoint, "checkpoint", "", "ranking checkpoint (model/best.ckpt)")
+	cmd.Flags().StringVar(&cfg.Split, "split", "test", "train, valid, test or all")
+	cmd.Flags().StringVar(&cfg.Out, "out", "", "Parquet file to write, local or gs://")
+	return cmd
 }

@@ -23,7 +23,8 @@ func newExportCmd() *cobra.Command {
 		Long: `export writes a checkpoint's model as an ONNX file (IR 8, opset 17) that
 onnxruntime serves without Go, and its L2-normalised item embeddings as
 Parquet for an approximate-nearest-neighbour index. Both are written
-atomically. Only hstu models can be exported.
+atomically. Only hstu models can be exported (retrieval, and the ranking
+task's click model: history + candidate -> probability, see docs/EXPORT.md).
 
 Inputs (batch and seq are dynamic; rows left-aligned, seq <= max_seq_len):
   item_ids    int64 [batch, seq]  encoded item ids, 0 = padding
@@ -81,6 +82,16 @@ func printExport(w io.Writer, res train.ExportResult) {
 		fmt.Fprintf(w, "export: item embeddings in %s\n", res.Items)
 	}
 	if !res.Checked {
+		return
+	}
+	if res.GoRanking.N > 0 {
+		fmt.Fprintf(w, "test split, %d impressions:\n", res.GoRanking.N)
+		for _, x := range []struct {
+			name string
+			r    eval.LabelledReport
+		}{{"genrec (Go)", res.GoRanking}, {"onnxruntime", res.ONNXRanking}} {
+			fmt.Fprintf(w, "  %-12s  AUC %.4f  GAUC %.4f  logloss %.4f\n", x.name, x.r.AUC, x.r.GAUC, x.r.LogLoss)
+		}
 		return
 	}
 	fmt.Fprintf(w, "test split, %d users:\n", res.Go.Users)

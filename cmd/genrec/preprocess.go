@@ -102,6 +102,16 @@ into windows of --max-seq-len items. It writes, under --out:
   vocab/part-*.parquet      feature, id, token, count (id 0 = padding/unknown)
   summary.json              counts, bad lines, files (written last)
 
+With task: ranking in the config (the CTR task), it writes instead of
+sequences one labelled row per impression:
+
+  ranking/part-*.parquet    user, item, timestamp, history (items strictly
+                            before it), history_times, label, split
+
+label = rating >= ranking.label_threshold (default 4), a label column, or
+for implicit data ranking.negatives sampled unseen items per event; the
+split is by global time quantiles (default 70/10/20) or split: random.
+
 Malformed lines are skipped, counted and reported with file:line; the job
 fails if they exceed --max-bad-fraction, or at the first one with --fail-fast.
 Files get their final names only when the whole job succeeds.`,
@@ -113,6 +123,9 @@ Files get their final names only when the whole job succeeds.`,
 
   # A generic table (header: user,item,timestamp[,rating,...]) from several files
   genrec preprocess --input 'logs/2026-11-*.csv' --format table --out out/logs
+
+  # Labelled click rows for the ranking task (see the config's ranking: section)
+  genrec preprocess --config configs/ml-100k-ranking.yaml
 
   # Everything from a config file, one flag overridden
   genrec preprocess --config configs/ml-100k.yaml --max-seq-len 50`,
@@ -167,9 +180,18 @@ func printSummary(w io.Writer, s preprocess.Summary, took time.Duration) {
 	}
 	fmt.Fprintf(w, "  users           %d (%d train only: < 3 events)\n", s.Users, s.UsersShort)
 	fmt.Fprintf(w, "  items           %d\n", s.Items)
-	fmt.Fprintf(w, "  rows            train %d, valid %d, test %d (max_seq_len %d, stride %d)\n",
-		s.Rows["train"], s.Rows["valid"], s.Rows["test"], s.MaxSeqLen, s.Stride)
-	for _, t := range []string{transforms.TableSequences, transforms.TableVocab} {
+	tables := []string{transforms.TableSequences, transforms.TableVocab}
+	if r := s.Ranking; s.Task == preprocess.TaskRanking && r != nil {
+		fmt.Fprintf(w, "  ranking rows    train %d, valid %d, test %d (split %s %v; histories of up to %d items)\n",
+			s.Rows["train"], s.Rows["valid"], s.Rows["test"], r.Split, r.SplitRatio, s.MaxSeqLen)
+		fmt.Fprintf(w, "  positives       %d of %d (train %d, valid %d, test %d); %d rows with an empty history\n",
+			r.Positives, r.Rows, r.PositivesBySplit["train"], r.PositivesBySplit["valid"], r.PositivesBySplit["test"], r.RowsNoHistory)
+		tables = []string{transforms.TableRanking, transforms.TableVocab}
+	} else {
+		fmt.Fprintf(w, "  rows            train %d, valid %d, test %d (max_seq_len %d, stride %d)\n",
+			s.Rows["train"], s.Rows["valid"], s.Rows["test"], s.MaxSeqLen, s.Stride)
+	}
+	for _, t := range tables {
 		fmt.Fprintf(w, "  %-15s %d file(s) in %s\n", t, len(s.Tables[t]), transforms.JoinPath(s.OutDir, t))
 	}
 	fmt.Fprintf(w, "  summary         %s\n", transforms.JoinPath(s.OutDir, preprocess.SummaryFile))

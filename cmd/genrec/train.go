@@ -14,8 +14,10 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/genrec/genrec/eval"
+	"github.com/genrec/genrec/models/ranking"
 	"github.com/genrec/genrec/models/trainer"
 	"github.com/genrec/genrec/pipelines"
+	"github.com/genrec/genrec/pipelines/preprocess"
 	"github.com/genrec/genrec/pipelines/train"
 )
 
@@ -127,7 +129,13 @@ validation metrics and its test metrics. Under --model-path it writes:
 
 Ctrl-C saves last.ckpt at the current step; --resume continues from it and
 ends where an uninterrupted run with the same seed would. A NaN or infinite
-loss stops the run with an error and keeps the last good checkpoint.`,
+loss stops the run with an error and keeps the last good checkpoint.
+
+On a folder preprocessed with task: ranking (labelled impressions), train
+fits HSTU as a click model (binary cross-entropy, early stopping on
+validation AUC) and the mean-pooled-history baseline with the same head,
+and prints both models' test AUC, GAUC and log loss. Checkpoints go to
+model-path/model and model-path/baseline.`,
 		Example: `  # The demo data, then HSTU on it
   genrec demo && genrec train --config configs/demo-hstu.yaml
 
@@ -137,6 +145,10 @@ loss stops the run with an error and keeps the last good checkpoint.`,
 
   # The SASRec baseline on the same data and config
   genrec train --config configs/beauty-hstu.yaml --model sasrec --model-path out/beauty/sasrec
+
+  # The ranking task (labelled impressions; trains HSTU and the mean baseline)
+  genrec preprocess --config configs/ml-100k-ranking.yaml
+  genrec train --config configs/ml-100k-ranking.yaml
 
   # Continue a killed run
   genrec train --config configs/beauty-hstu.yaml --resume`,
@@ -158,6 +170,9 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, cfg train.Config) e
 	var progress io.Writer
 	if isTerminal(stderr) {
 		progress = stderr
+	}
+	if task, err := train.Task(ctx, cfg.Data); err == nil && task == preprocess.TaskRanking {
+		return runRanking(ctx, stdout, progress, cfg, start)
 	}
 	onEpoch := func(e trainer.EpochLog) {
 		line := fmt.Sprintf("epoch %3d  loss %.4f  %6.0f seq/s  %5.1fs", e.Epoch, e.Loss, e.ExamplesPerSecond, e.Seconds)
@@ -193,6 +208,34 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, cfg train.Config) e
 	printReport(stdout, "test", res.Test)
 	if res.Checkpoint != "" {
 		fmt.Fprintf(stdout, "checkpoint %s\n", res.Checkpoint)
+	}
+	return nil
+}
+
+// runRanking trains the ranking task (data preprocessed with task:
+// ranking): HSTU as a click model and the mean-pooled baseline, and prints
+// their test AUC, GAUC and log loss side by side.
+func runRanking(ctx context.Context, stdout, progress io.Writer, cfg train.Config, start time.Time) error {
+	onEpoch := func(model string, e ranking.EpochLog) {
+		line := fmt.Sprintf("%-13s epoch %3d  loss %.4f  %5.1fs  valid AUC %.4f GAUC %.4f logloss %.4f", model, e.Epoch, e.Loss, e.Seconds, e.Valid.AUC, e.Valid.GAUC, e.Valid.LogLoss)
+		if e.Best {
+			line += "  *"
+		}
+		fmt.Fprintln(stdout, line)
+	}
+	res, err := train.RunRanking(ctx, cfg, progress, onEpoch)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return usageError{err}
+		}
+		return err
+	}
+	fmt.Fprintf(stdout, "train done in %s (ranking task, test split)\n", time.Since(start).Round(time.Second))
+	fmt.Fprintf(stdout, "  %-13s %7s %7s %8s %10s  %s\n", "model", "AUC", "GAUC", "logloss", "best epoch", "checkpoint")
+	for _, r := range []*train.RankingReport{&res.Model, res.Baseline} {
+		if r != nil {
+			fmt.Fprintf(stdout, "  %-13s %7.4f %7.4f %8.4f %10d  %s\n", r.Model, r.Test.AUC, r.Test.GAUC, r.Test.LogLoss, r.BestEpoch, r.Checkpoint)
+		}
 	}
 	return nil
 }

@@ -8,8 +8,10 @@ import (
 	"strings"
 
 	"github.com/genrec/genrec/eval"
+	"github.com/genrec/genrec/export"
 	"github.com/genrec/genrec/export/onnx"
 	"github.com/genrec/genrec/features"
+	"github.com/genrec/genrec/models/ranking"
 	"github.com/genrec/genrec/models/sequential"
 	"github.com/genrec/genrec/transforms"
 )
@@ -33,9 +35,11 @@ type ExportResult struct {
 	Out, Items string
 	Bytes      int64
 	// Go and ONNX are the test-split reports of the Go model and of the
-	// written file (Data set and onnxruntime present; else zero).
-	Go, ONNX eval.Report
-	Checked  bool
+	// written file (Data set and onnxruntime present; else zero); for a
+	// ranking model, GoRanking and ONNXRanking.
+	Go, ONNX               eval.Report
+	GoRanking, ONNXRanking eval.LabelledReport
+	Checked                bool
 }
 
 // ItemsPath is where Export writes the item embeddings for out by default:
@@ -56,6 +60,9 @@ func Export(ctx context.Context, cfg ExportConfig) (ExportResult, error) {
 		if err := onnx.InitRuntime(); err != nil {
 			return res, fmt.Errorf("train: checking the export on %s needs onnxruntime: %w", cfg.Data, err)
 		}
+	}
+	if ck, err := export.LoadCheckpoint(ctx, cfg.Checkpoint); err == nil && strings.HasSuffix(ck.Model, "-ranking") {
+		return exportRanking(ctx, cfg)
 	}
 	m, mc, ck, err := LoadModel(ctx, cfg.Checkpoint)
 	if err != nil {
@@ -122,4 +129,61 @@ func writeItems(ctx context.Context, out string, m sequential.Model, vocabJSON [
 		return fmt.Errorf("%s: %w", ckpt, err)
 	}
 	return onnx.WriteItemEmbeddings(ctx, out, rows)
+}
+
+// exportRanking writes a ranking checkpoint's model as ONNX (history +
+// candidate -> probability) and with Data scores the test split with the
+// file and with the Go model.
+func exportRanking(ctx context.Context, cfg ExportConfig) (ExportResult, error) {
+	res := ExportResult{Out: cfg.Out}
+	m, ck, err := ranking.LoadCheckpoint(ctx, cfg.Checkpoint)
+	if err != nil {
+		return res, err
+	}
+	mp, err := m.ONNX(onnx.Options{Quantization: cfg.Quantization, Meta: map[string]string{
+		"genrec.checkpoint": cfg.Checkpoint, "genrec.epoch": fmt.Sprint(ck.Epoch)}})
+	if err != nil {
+		return res, fmt.Errorf("%s: %w", cfg.Checkpoint, err)
+	}
+	data, err := onnx.Marshal(mp)
+	if err != nil {
+		return res, err
+	}
+	res.Bytes = int64(len(data))
+	if err := transforms.WriteFileAtomic(ctx, cfg.Out, data); err != nil {
+		return res, fmt.Errorf("train: %w", err)
+	}
+	if cfg.Data == "" {
+		return res, nil
+	}
+	t, d, err := loadRanking(ctx, cfg.Checkpoint, cfg.Data)
+	if err != nil {
+		return res, err
+	}
+	ex, _ := d.Examples(transforms.SplitTest)
+	if res.GoRanking, err = t.Evaluate(ex); err != nil {
+		return res, err
+	}
+	s, err := onnx.NewSession(cfg.Out, data, onnx.SessionOptions{})
+	if err != nil {
+		return res, err
+	}
+	defer s.Close()
+	hist := m.Config().HSTU.MaxSeqLen - 1
+	scored := make([]eval.Scored, 0, len(ex))
+	for lo := 0; lo < len(ex); lo += 512 {
+		batch := ex[lo:min(lo+512, len(ex))]
+		p, err := s.RunRanking(ranking.RankingRequest(batch, hist))
+		if err != nil {
+			return res, err
+		}
+		for i, e := range batch {
+			scored = append(scored, eval.Scored{User: e.User, Score: float64(p[i]), Label: float64(e.Label)})
+		}
+	}
+	if res.ONNXRanking, err = eval.Labelled(scored); err != nil {
+		return res, err
+	}
+	res.Checked = true
+	return res, nil
 }

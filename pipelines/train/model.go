@@ -27,6 +27,8 @@ type ModelSpec struct {
 	// occupation from a user metadata file (users.dat, u.user) at every
 	// position of the user's sequences.
 	UserSideFeatures *SideFile `yaml:"user_side_features" json:"user_side_features,omitempty"`
+	// MLP lists the ranking head's hidden widths (ranking task; default 64, 32).
+	MLP []int `yaml:"mlp" json:"mlp,omitempty"`
 }
 
 // SideFile is an item metadata file: u.item, movies.dat, movies.csv or

@@ -26,6 +26,9 @@ type Config struct {
 	ModelSpec       `yaml:",inline" json:",inline"`
 	MaxSeqLen       int `yaml:"max_seq_len" json:"max_seq_len"` // default: the data's
 	trainer.Options `yaml:",inline" json:",inline"`
+	// Baseline is what the ranking task trains beside the model on the same
+	// rows: mean (the mean-pooled-history model, default) or none.
+	Baseline string `yaml:"baseline" json:"baseline,omitempty"`
 	// Resume continues from model_path/last.ckpt when it exists.
 	Resume bool `yaml:"-" json:"-"`
 }

@@ -251,3 +251,47 @@ func TestPredictIsAligned(t *testing.T) {
 		}
 	}
 }
+
+func TestSplit(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	ex := randomExamples(rng, 1000, 40, 3)
+	for i := range ex {
+		ex[i].Timestamp = int64(1e9 + rng.IntN(500)) // ties: a second is never divided
+	}
+	tr, va, te, err := Split(ex, [2]float64{0.7, 0.1}, "time", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tr)+len(va)+len(te) != len(ex) || len(tr) > 700 || len(tr) < 650 || len(te) < 180 {
+		t.Errorf("time split %d/%d/%d of %d", len(tr), len(va), len(te), len(ex))
+	}
+	maxT := func(s []Example) int64 {
+		m := int64(0)
+		for _, e := range s {
+			m = max(m, e.Timestamp)
+		}
+		return m
+	}
+	minT := func(s []Example) int64 {
+		m := int64(math.MaxInt64)
+		for _, e := range s {
+			m = min(m, e.Timestamp)
+		}
+		return m
+	}
+	if maxT(tr) >= minT(va) || maxT(va) >= minT(te) {
+		t.Errorf("time split not monotone: train ends %d, valid %d..%d, test starts %d", maxT(tr), minT(va), maxT(va), minT(te))
+	}
+	tr2, va2, te2, err := Split(ex, [2]float64{0.5, 0.25}, "random", 3)
+	if err != nil || math.Abs(float64(len(tr2))/1000-0.5) > 0.06 || math.Abs(float64(len(va2))/1000-0.25) > 0.05 || len(tr2)+len(va2)+len(te2) != 1000 {
+		t.Errorf("random split %d/%d/%d (err %v)", len(tr2), len(va2), len(te2), err)
+	}
+	for _, bad := range []struct {
+		r  [2]float64
+		by string
+	}{{[2]float64{0.8, 0.3}, "time"}, {[2]float64{-0.1, 0.1}, "time"}, {[2]float64{0.7, 0.1}, "user"}} {
+		if _, _, _, err := Split(ex, bad.r, bad.by, 1); err == nil {
+			t.Errorf("Split(%v, %q) accepted", bad.r, bad.by)
+		}
+	}
+}

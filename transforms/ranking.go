@@ -21,8 +21,11 @@ type RankingRow struct {
 	// It may be empty.
 	History      []int64 `parquet:"history,list"`
 	HistoryTimes []int64 `parquet:"history_times,list"`
-	Label        float32 `parquet:"label"` // 1 click/positive, 0 negative
-	Split        string  `parquet:"split,dict"`
+	// HistoryLabels is each history event's own label (1 for implicit
+	// events): the actions of HSTU's interleaved item/action sequence.
+	HistoryLabels []float32 `parquet:"history_labels,list"`
+	Label         float32   `parquet:"label"` // 1 click/positive, 0 negative
+	Split         string    `parquet:"split,dict"`
 }
 
 // The values of RankingOptions.SplitBy.

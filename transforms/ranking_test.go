@@ -65,10 +65,15 @@ func refRankingRows(uid int64, user string, evs []rEvent, items *features.Vocab,
 		if len(before) > l {
 			before = before[len(before)-l:]
 		}
-		r := transforms.RankingRow{User: uid, UserKey: user, Item: items.ID(e.item), Timestamp: e.time, History: []int64{}, HistoryTimes: []int64{}}
+		r := transforms.RankingRow{User: uid, UserKey: user, Item: items.ID(e.item), Timestamp: e.time, History: []int64{}, HistoryTimes: []int64{}, HistoryLabels: []float32{}}
 		for _, f := range before {
 			r.History = append(r.History, items.ID(f.item))
 			r.HistoryTimes = append(r.HistoryTimes, f.time)
+			label := float32(0)
+			if f.rating >= threshold {
+				label = 1
+			}
+			r.HistoryLabels = append(r.HistoryLabels, label)
 		}
 		if e.rating >= threshold {
 			r.Label = 1
@@ -152,7 +157,7 @@ func TestRankingHistoryIsStrictlyBefore(t *testing.T) {
 			t.Fatalf("trial %d: %d rows, want %d", trial, len(got), len(want))
 		}
 		for i := range got {
-			if !equalRankingRow(got[i], want[i]) {
+			if !equalRankingRow(got[i], want[i]) || !slices.Equal(got[i].HistoryLabels, want[i].HistoryLabels) {
 				t.Fatalf("trial %d (max_seq_len %d): row %d\ngot  %+v\nwant %+v", trial, l, i, got[i], want[i])
 			}
 		}

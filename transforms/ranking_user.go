@@ -15,6 +15,9 @@ type RankingUser struct {
 	Key   string
 	Items []int64
 	Times []int64
+	// Labels is the label of each event's own item (1 for implicit
+	// events): the action a later row's history shows.
+	Labels []int8
 	// Impression i shows item ImpItems[i] with label ImpLabels[i] (0 or 1)
 	// at the time of event ImpEvents[i], an index into Items. An event is
 	// an impression of its own item; a sampled negative is an impression
@@ -71,6 +74,7 @@ func EncodeRanking(h *History, users, items *features.Vocab, opt RankingOptions)
 	var drawn []int64
 	for ev, i := range kept {
 		label, implicit := eventLabel(h, i, opt.LabelThreshold, &st)
+		u.Labels = append(u.Labels, label)
 		u.ImpItems = append(u.ImpItems, u.Items[ev])
 		u.ImpLabels = append(u.ImpLabels, label)
 		u.ImpEvents = append(u.ImpEvents, int32(ev))
@@ -137,10 +141,11 @@ func RankingRows(u *RankingUser, opt RankingOptions, cuts TimeCuts, emit func(Ra
 		}
 		r := RankingRow{
 			User: u.User, UserKey: u.Key, Item: item, Timestamp: t,
-			History:      slices64(u.Items[start:end]),
-			HistoryTimes: slices64(u.Times[start:end]),
-			Label:        float32(u.ImpLabels[i]),
-			Split:        split,
+			History:       slices64(u.Items[start:end]),
+			HistoryTimes:  slices64(u.Times[start:end]),
+			HistoryLabels: historyLabels(u.Labels, start, end),
+			Label:         float32(u.ImpLabels[i]),
+			Split:         split,
 		}
 		st.count(&r)
 		emit(r)
@@ -201,4 +206,17 @@ func (s *negativeSampler) sample(k int, dst []int64) []int64 {
 		dst = append(dst, s.free[i])
 	}
 	return dst
+}
+
+// historyLabels returns labels[start:end] as float32 (nil when the user
+// carries no labels).
+func historyLabels(labels []int8, start, end int) []float32 {
+	if len(labels) < end {
+		return nil
+	}
+	out := make([]float32, end-start)
+	for i, l := range labels[start:end] {
+		out[i] = float32(l)
+	}
+	return out
 }

@@ -71,6 +71,9 @@ func HSTU(m *hstu.Model[float32], opt Options) (*pb.ModelProto, error) {
 	if opt.Quantization != None && opt.Quantization != Int8 {
 		return nil, fmt.Errorf("onnx: unknown quantization %q", opt.Quantization)
 	}
+	if cfg.Actions > 0 {
+		return nil, fmt.Errorf("onnx: the retrieval graph has no action input; models with actions export as ranking models")
+	}
 	if len(cfg.ItemCategories) > cfg.Items {
 		return nil, fmt.Errorf("onnx: item side feature lists %d items, the catalogue %d", len(cfg.ItemCategories), cfg.Items)
 	}
@@ -114,6 +117,7 @@ type hstuBuilder struct {
 	scale            float64
 
 	ids, lens, ts, qt, users string
+	actions                  string // [batch, seq] int64 action ids (models with actions)
 	pos                      string // [seq] int64 0..seq-1
 	items                    table
 	mask                     string // [seq, seq] float: 1/N where attended, else 0
@@ -171,6 +175,10 @@ func (b *hstuBuilder) embed() string {
 		side := sideMeans(s, b.cfg.Items, b.d)
 		t := g.addTable("item_side_mean", side, b.cfg.Items, b.d, b.q)
 		x = g.add(x, g.lookup(t, b.ids))
+	}
+	if a := in.Actions; a != nil {
+		t := g.addTable("action_emb", a.Value, a.Rows(), b.d, None)
+		x = g.add(x, g.lookup(t, b.actions))
 	}
 	if s := in.UserSide; s != nil {
 		users := max(len(s.Lists), 1)

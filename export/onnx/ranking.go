@@ -13,6 +13,7 @@ import (
 const (
 	InHistory       = "history"        // int64 [batch, seq]: encoded items before the impression, left-aligned, 0 = padding
 	InHistoryTimes  = "history_times"  // int64 [batch, seq] (time-bias models)
+	InHistoryLabels = "history_labels" // float [batch, seq]: each history item's label, 1 liked / 0 not (models with actions)
 	InHistoryLength = "lengths"        // int64 [batch]: valid history items, 0..seq
 	InCandidate     = "candidate"      // int64 [batch]: the encoded item shown
 	InCandidateTime = "candidate_time" // int64 [batch]: when it was shown (time-bias models)
@@ -67,6 +68,16 @@ func HSTURanking(enc *hstu.Model[float32], mlp []*kernels.Param[float32], opt Op
 	if cfg.UserFeatures > 0 {
 		b.users = g.input(InUserIDs, tInt64, "encoded user ids (user side features)", batch)
 	}
+	if cfg.Actions > 0 {
+		if cfg.Actions < 4 {
+			return nil, fmt.Errorf("onnx: the ranking graph needs 4 action ids (unknown, negative, positive, to predict), the model has %d", cfg.Actions)
+		}
+		// action = positive (2) if label > 0.5 else negative (1); the
+		// candidate's is "to predict" (3), as models/ranking.
+		labels := g.input(InHistoryLabels, tFloat, "each history item's label: 1 liked/clicked, 0 not", batch, seq)
+		acts := g.add(g.cast(g.op("Greater", []string{labels, g.float(0.5)}), tInt64), g.int(1))
+		b.actions = place(acts, g.op("Expand", []string{g.int(3), g.dimOf(hist, 0)}))
+	}
 	z := b.encode()
 	e := g.lookup(b.items, cand)
 	x := g.op("Concat", []string{z, e, g.mul(z, e)}, aInt("axis", 1))
@@ -92,18 +103,20 @@ func HSTURanking(enc *hstu.Model[float32], mlp []*kernels.Param[float32], opt Op
 const rankingDoc = `genrec HSTU ranking (click) model.
 Inputs: history int64 [batch, seq] left-aligned, 0 = padding; lengths int64 [batch] in 0..seq;
 candidate int64 [batch]; history_times int64 [batch, seq] and candidate_time int64 [batch]
-(models with time bias); user_ids int64 [batch] (models with user side features).
+(models with time bias); history_labels float [batch, seq] (models with actions);
+user_ids int64 [batch] (models with user side features).
 seq <= genrec.max_seq_len - 1. Output: probability float [batch], P(click).`
 
 // RankingRequest is one batch for a ranking file.
 type RankingRequest struct {
 	B, S           int
-	History        []int64 // B*S
-	HistoryTimes   []int64 // B*S
-	Lengths        []int64 // B, 0..S
-	Candidates     []int64 // B
-	CandidateTimes []int64 // B
-	Users          []int64 // B
+	History        []int64   // B*S
+	HistoryTimes   []int64   // B*S
+	HistoryLabels  []float32 // B*S (models with actions)
+	Lengths        []int64   // B, 0..S
+	Candidates     []int64   // B
+	CandidateTimes []int64   // B
+	Users          []int64   // B
 }
 
 // RunRanking runs a ranking file and returns the click probabilities.
@@ -116,10 +129,10 @@ func (s *Session) RunRanking(r RankingRequest) ([]float32, error) {
 			return nil, fmt.Errorf("onnx: row %d: history length %d not in [0, %d]", i, n, r.S)
 		}
 	}
-	out, err := s.run(map[string][]int64{
+	out, err := s.run(map[string]any{
 		InHistory: r.History, InHistoryTimes: r.HistoryTimes, InHistoryLength: r.Lengths,
-		InCandidate: r.Candidates, InCandidateTime: r.CandidateTimes, InUserIDs: r.Users,
-	}, r.B, r.S, map[string]bool{InHistory: true, InHistoryTimes: true})
+		InCandidate: r.Candidates, InCandidateTime: r.CandidateTimes, InUserIDs: r.Users, InHistoryLabels: r.HistoryLabels,
+	}, r.B, r.S, map[string]bool{InHistory: true, InHistoryTimes: true, InHistoryLabels: true})
 	if err != nil {
 		return nil, err
 	}

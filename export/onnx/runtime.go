@@ -158,7 +158,7 @@ func (s *Session) Run(r Request) (Response, error) {
 	if err := r.check(); err != nil {
 		return Response{}, err
 	}
-	out, err := s.run(map[string][]int64{
+	out, err := s.run(map[string]any{
 		InItemIDs: r.Items, InLengths: r.Lengths, InTimestamps: r.Times,
 		InQueryTime: r.QueryTimes, InUserIDs: r.Users,
 	}, r.B, r.S, map[string]bool{InItemIDs: true, InTimestamps: true})
@@ -173,10 +173,10 @@ func (s *Session) Run(r Request) (Response, error) {
 	return resp, nil
 }
 
-// run feeds the model's inputs from vals (shape [b, s] for the names in
-// twoD, [b] otherwise) and returns every output by name, as []float32 or
-// []int64.
-func (s *Session) run(vals map[string][]int64, b, seq int, twoD map[string]bool) (map[string]any, error) {
+// run feeds the model's inputs from vals ([]int64 or []float32; shape
+// [b, s] for the names in twoD, [b] otherwise) and returns every output by
+// name, as []float32 or []int64.
+func (s *Session) run(vals map[string]any, b, seq int, twoD map[string]bool) (map[string]any, error) {
 	inputs := make([]ort.Value, len(s.inputs))
 	defer func() {
 		for _, v := range inputs {
@@ -194,10 +194,28 @@ func (s *Session) run(vals map[string][]int64, b, seq int, twoD map[string]bool)
 		if twoD[name] {
 			shape = ort.NewShape(int64(b), int64(seq))
 		}
-		if int64(len(v)) != shape.FlattenedSize() {
-			return nil, fmt.Errorf("onnx: input %s has %d values, want %d (%v)", name, len(v), shape.FlattenedSize(), shape)
+		var (
+			t   ort.Value
+			n   int
+			err error
+		)
+		switch v := v.(type) {
+		case []int64:
+			n = len(v)
+			if int64(n) == shape.FlattenedSize() {
+				t, err = ort.NewTensor(shape, v)
+			}
+		case []float32:
+			n = len(v)
+			if int64(n) == shape.FlattenedSize() {
+				t, err = ort.NewTensor(shape, v)
+			}
+		default:
+			return nil, fmt.Errorf("onnx: input %s: unsupported type %T", name, v)
 		}
-		t, err := ort.NewTensor(shape, v)
+		if int64(n) != shape.FlattenedSize() {
+			return nil, fmt.Errorf("onnx: input %s has %d values, want %d (%v)", name, n, shape.FlattenedSize(), shape)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("onnx: input %s: %w", name, err)
 		}

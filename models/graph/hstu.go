@@ -69,8 +69,8 @@ func build(m *hstu.Model[float32], b *sequential.Batch, neg []int32, loss sequen
 		return nil, fmt.Errorf("graph: batch length %d, model max_seq_len %d", b.L, m.MaxLen())
 	case loss.Negatives < 1:
 		return nil, fmt.Errorf("graph: BuildHSTU needs sampled negatives, got %d", loss.Negatives)
-	case m.In.ItemSide != nil || m.In.UserSide != nil:
-		return nil, fmt.Errorf("graph: the gorgonia engine has no side features (item_side_features, user_side_features); use engine kernels")
+	case m.In.ItemSide != nil || m.In.UserSide != nil || m.In.Actions != nil:
+		return nil, fmt.Errorf("graph: the gorgonia engine has no side features or actions (item_side_features, user_side_features); use engine kernels")
 	case len(neg) != b.B*b.L*loss.Negatives:
 		return nil, fmt.Errorf("graph: %d negatives for %d positions and %d per position", len(neg), b.B*b.L, loss.Negatives)
 	}

@@ -46,6 +46,10 @@ type Config struct {
 	// whose mean embedding is added at every position of the user's rows.
 	UserFeatures     int       `yaml:"-" json:"user_features,omitempty"`
 	UserFeatureLists [][]int32 `yaml:"-" json:"user_feature_lists,omitempty"`
+	// Actions > 0 adds an action embedding of Actions rows: each position
+	// adds the row of its action id (sequential.Batch.Actions), the
+	// paper's interleaved actions. The ranking task uses it.
+	Actions int `yaml:"-" json:"actions,omitempty"`
 }
 
 // Dims returns the per-head query/key and value widths.
@@ -94,6 +98,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("hstu: hierarchical_params window sizes must not be negative")
 	case c.Categories < 0 || len(c.ItemCategories) > c.Items || (c.Categories == 0 && len(c.ItemCategories) > 0):
 		return fmt.Errorf("hstu: item categories: %d categories for %d item lists (catalogue %d)", c.Categories, len(c.ItemCategories), c.Items)
+	case c.Actions < 0:
+		return fmt.Errorf("hstu: actions must not be negative, got %d", c.Actions)
 	case h.Level2WindowSize > 0 && h.Level1WindowSize == 0:
 		return fmt.Errorf("hstu: hierarchical_params.level2_window_size needs level1_window_size > 0")
 	}

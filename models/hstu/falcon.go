@@ -9,6 +9,18 @@ import (
 	"github.com/genrec/genrec/transforms"
 )
 
+// Query is one user's history for Candidates.
+type Query struct {
+	Items   []int64 // history, oldest first
+	Times   []int64
+	Actions []int32 // per history item, for models with actions (Config.Actions)
+	User    int64   // for user side features
+	Time    int64   // the candidates' time: the last query time
+	// CandidateAction is the action id every candidate carries (models
+	// with actions; the ranking task's "to predict").
+	CandidateAction int32
+}
+
 // Candidates scores many candidate items against one user's history in
 // one pass: M-FALCON (Zhai et al. 2024, arXiv 2402.17152, section 3.4). It
 // returns, for each candidate c, the output Forward would give at the
@@ -28,12 +40,15 @@ import (
 //	o_c    = Σ_j SiLU(s[c,j]) / N v_j + SiLU(s[c,c]) / N v_c (+ window summaries)
 //
 // The history keeps its last MaxSeqLen-1 items (the candidate takes the
-// last position); it may be empty. user is the user id for user side
-// features (ignored without them). The model's activations of the last
+// last position); it may be empty. The model's activations of the last
 // Forward are overwritten.
-func (m *Model[T]) Candidates(items []int64, times []int64, user, t int64, cands []int32, micro int) ([]T, error) {
+func (m *Model[T]) Candidates(q Query, cands []int32, micro int) ([]T, error) {
+	items, times, acts, user, t := q.Items, q.Times, q.Actions, q.User, q.Time
 	if len(times) != len(items) {
 		return nil, fmt.Errorf("hstu: %d history items but %d timestamps", len(items), len(times))
+	}
+	if m.In.Actions != nil && len(acts) != len(items) {
+		return nil, fmt.Errorf("hstu: the model embeds actions: %d history items but %d actions", len(items), len(acts))
 	}
 	if micro <= 0 {
 		micro = 128
@@ -44,7 +59,11 @@ func (m *Model[T]) Candidates(items []int64, times []int64, user, t int64, cands
 		}
 	}
 	if len(items) > m.n-1 {
-		items, times = items[len(items)-(m.n-1):], times[len(times)-(m.n-1):]
+		cut := len(items) - (m.n - 1)
+		items, times = items[cut:], times[cut:]
+		if m.In.Actions != nil {
+			acts = acts[cut:]
+		}
 	}
 	n := len(items)
 	if n > 0 {
@@ -53,9 +72,13 @@ func (m *Model[T]) Candidates(items []int64, times []int64, user, t int64, cands
 		if err != nil {
 			return nil, err
 		}
+		if m.In.Actions != nil {
+			b.Actions = make([]int32, m.n)
+			copy(b.Actions, acts)
+		}
 		m.Forward(b, nil) // fills each layer's history k and v (rows 0..n-1)
 	}
-	f := falcon[T]{m: m, n: n, t: t, times: times}
+	f := falcon[T]{m: m, n: n, t: t, times: times, action: q.CandidateAction}
 	f.biases()
 	out := make([]T, len(cands)*m.d)
 	for lo := 0; lo < len(cands); lo += micro {
@@ -67,14 +90,15 @@ func (m *Model[T]) Candidates(items []int64, times []int64, user, t int64, cands
 
 // falcon holds one Candidates call's state.
 type falcon[T kernels.Float] struct {
-	m     *Model[T]
-	n     int     // history length
-	t     int64   // the candidates' time
-	times []int64 // history times
-	bias  [][]T   // per layer: the rab of the candidate's query against history key j; NaN outside the window
-	kbar  [][]T   // per layer: window-summary means of the history's k (chunks x H*dqk)
-	vbar  [][]T   // and v (chunks x H*dv)
-	sums  []int   // the summarised chunks
+	m      *Model[T]
+	n      int     // history length
+	t      int64   // the candidates' time
+	action int32   // the candidates' action id
+	times  []int64 // history times
+	bias   [][]T   // per layer: the rab of the candidate's query against history key j; NaN outside the window
+	kbar   [][]T   // per layer: window-summary means of the history's k (chunks x H*dqk)
+	vbar   [][]T   // and v (chunks x H*dv)
+	sums   []int   // the summarised chunks
 
 	x, ln1, rstd, pre, act, s, o, ln2, y []T
 }
@@ -136,6 +160,9 @@ func (f *falcon[T]) run(cs []int32, user int64, out []T) {
 		}
 		in.ItemSide.AddMean(int64(c), row)
 		in.UserSide.AddMean(user, row)
+		if in.Actions != nil {
+			kernels.AddTo(row, in.Actions.Value[int(f.action)*d:(int(f.action)+1)*d])
+		}
 	}
 	scale := T(m.attention(1).Scale)
 	if scale == 0 {

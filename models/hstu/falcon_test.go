@@ -13,7 +13,8 @@ import (
 
 // naiveCandidates scores each candidate alone: the history with the
 // candidate appended, one full Forward per candidate.
-func naiveCandidates[T kernels.Float](m *hstu.Model[T], items, times []int64, user, t int64, cands []int32) []T {
+func naiveCandidates[T kernels.Float](m *hstu.Model[T], q hstu.Query, cands []int32) []T {
+	items, times, user, t := q.Items, q.Times, q.User, q.Time
 	n := min(len(items), m.MaxLen()-1)
 	items, times = items[len(items)-n:], times[len(times)-n:]
 	d := m.Dim()
@@ -25,6 +26,11 @@ func naiveCandidates[T kernels.Float](m *hstu.Model[T], items, times []int64, us
 		b, err := sequential.NewBatch([]transforms.SequenceRow{row}, []int{0}, m.MaxLen(), false)
 		if err != nil {
 			panic(err)
+		}
+		if q.Actions != nil {
+			b.Actions = make([]int32, m.MaxLen())
+			copy(b.Actions, q.Actions[len(q.Actions)-n:])
+			b.Actions[n] = q.CandidateAction
 		}
 		all := m.Forward(b, nil)
 		copy(out[i*d:(i+1)*d], all[n*d:(n+1)*d])
@@ -46,6 +52,7 @@ func TestCandidatesMatchesNaive(t *testing.T) {
 	side := base
 	side.Categories, side.ItemCategories = 4, make([][]int32, base.Items)
 	side.UserFeatures, side.UserFeatureLists = 3, [][]int32{{0, 2}, {1}}
+	side.Actions = 4
 	for i := 1; i < base.Items; i++ {
 		side.ItemCategories[i] = []int32{int32(i % 4)}
 	}
@@ -56,7 +63,13 @@ func TestCandidatesMatchesNaive(t *testing.T) {
 			for j := range n {
 				items[j], times[j] = int64(1+rng.IntN(cfg.Items-1)), int64(1e9+j*int(math.Exp(rng.Float64()*12)))
 			}
-			tq := int64(2e9)
+			q := hstu.Query{Items: items, Times: times, User: 1, Time: 2e9}
+			if cfg.Actions > 0 {
+				q.Actions, q.CandidateAction = make([]int32, n), 3
+				for j := range q.Actions {
+					q.Actions[j] = int32(rng.IntN(3))
+				}
+			}
 			cands := make([]int32, 37)
 			for i := range cands {
 				cands[i] = int32(1 + rng.IntN(cfg.Items-1))
@@ -76,8 +89,8 @@ func TestCandidatesMatchesNaive(t *testing.T) {
 			for _, p := range m64.Params() {
 				kernels.InitNormal(p.Value, 0.3, rng)
 			}
-			want := naiveCandidates(m64, items, times, 1, tq, cands)
-			got, err := m64.Candidates(items, times, 1, tq, cands, 8)
+			want := naiveCandidates(m64, q, cands)
+			got, err := m64.Candidates(q, cands, 8)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -92,7 +105,7 @@ func TestCandidatesMatchesNaive(t *testing.T) {
 					p.Value[k] = float32(v)
 				}
 			}
-			got32, err := m32.Candidates(items, times, 1, tq, cands, 16)
+			got32, err := m32.Candidates(q, cands, 16)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -111,11 +124,11 @@ func TestCandidatesRejectsUnknownItems(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range []int32{0, 10, -1} {
-		if _, err := m.Candidates(nil, nil, 0, 0, []int32{3, c}, 0); err == nil {
+		if _, err := m.Candidates(hstu.Query{}, []int32{3, c}, 0); err == nil {
 			t.Errorf("candidate %d accepted", c)
 		}
 	}
-	if _, err := m.Candidates([]int64{1, 2}, []int64{1}, 0, 0, []int32{3}, 0); err == nil {
+	if _, err := m.Candidates(hstu.Query{Items: []int64{1, 2}, Times: []int64{1}}, []int32{3}, 0); err == nil {
 		t.Error("history and times of different lengths accepted")
 	}
 }

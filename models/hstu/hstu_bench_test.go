@@ -133,7 +133,7 @@ func BenchmarkCandidates(b *testing.B) {
 	}
 	b.Run("m-falcon", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := m.Candidates(items, times, 0, 2e9, cands, 128); err != nil {
+			if _, err := m.Candidates(hstu.Query{Items: items, Times: times, Time: 2e9}, cands, 128); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -70,6 +70,11 @@ func New[T kernels.Float](cfg Config, rng *rand.Rand) (*Model[T], error) {
 		m.In.UserSide = sequential.NewSide[T]("user_feature_emb", cfg.UserFeatures, cfg.Transformer.HiddenSize, cfg.UserFeatureLists, rng)
 		m.params = append(m.params, m.In.UserSide.Table)
 	}
+	if cfg.Actions > 0 {
+		m.In.Actions = kernels.NewParam[T]("action_emb", cfg.Actions, cfg.Transformer.HiddenSize)
+		kernels.InitNormal(m.In.Actions.Value, 0.02, rng)
+		m.params = append(m.params, m.In.Actions)
+	}
 	width := 2*m.h*m.dv + 2*m.h*m.dqk
 	for l := range t.NumLayers {
 		ly := &Layer[T]{

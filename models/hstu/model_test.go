@@ -60,6 +60,11 @@ func referenceForward(m *Model[float64], b *sequential.Batch) []float64 {
 					}
 				}
 			}
+			if a := m.In.Actions; a != nil {
+				for c := range d {
+					x[i][c] += a.Value[int(b.Actions[bi*n+i])*d+c]
+				}
+			}
 		}
 		for _, ly := range m.Layers {
 			width := 2*h*dv + 2*h*dqk
@@ -131,12 +136,14 @@ func referenceForward(m *Model[float64], b *sequential.Batch) []float64 {
 func testBatch(rng *rand.Rand, items, n int, lens []int) *sequential.Batch {
 	b := &sequential.Batch{B: len(lens), L: n, Lens: lens,
 		Items: make([]int32, len(lens)*n), Times: make([]int64, len(lens)*n),
-		QueryTimes: make([]int64, len(lens)*n), Labels: make([]int32, len(lens)*n), Users: make([]int64, len(lens))}
+		QueryTimes: make([]int64, len(lens)*n), Labels: make([]int32, len(lens)*n), Users: make([]int64, len(lens)),
+		Actions: make([]int32, len(lens)*n)}
 	for bi, l := range lens {
 		b.Users[bi] = int64(bi)
 		t := int64(1000)
 		for i := range l {
 			b.Items[bi*n+i] = int32(1 + rng.IntN(items-1))
+			b.Actions[bi*n+i] = int32(rng.IntN(3))
 			b.Times[bi*n+i] = t
 			t += int64(rng.IntN(100000))
 			b.QueryTimes[bi*n+i] = t
@@ -281,4 +288,5 @@ func withCategories(c *Config) {
 	c.ItemCategories = [][]int32{nil, {0}, {1, 2}, nil, {2}, {0, 1}, {1}, {2, 0}, nil}
 	c.UserFeatures = 4 // users of testBatch are 0..B-1
 	c.UserFeatureLists = [][]int32{{0, 3}, {1}, nil, {2, 1}}
+	c.Actions = 3 // testBatch gives positions actions 0..2
 }

@@ -33,21 +33,24 @@ func TestONNXMatchesForward(t *testing.T) {
 	noTime.HSTU.NoTimeBias = true
 	window := testConfig(EncoderHSTU)
 	window.HSTU.Hierarchical.Level1WindowSize = 3
-	for name, cfg := range map[string]Config{"plain": testConfig(EncoderHSTU), "side": side, "no-time": noTime, "window": window} {
+	actions := testConfig(EncoderHSTU)
+	actions.Actions = true
+	side.Actions = true
+	for name, cfg := range map[string]Config{"plain": testConfig(EncoderHSTU), "side-actions": side, "no-time": noTime, "window": window, "actions": actions} {
 		rng := rand.New(rand.NewPCG(7, 7))
 		m, err := New(cfg, rng)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, p := range m.Params() {
-			if strings.HasSuffix(p.Name, "uvqk") || strings.HasSuffix(p.Name, "_bias") || p.Name == "item_emb" {
+			if strings.HasSuffix(p.Name, "uvqk") || strings.HasSuffix(p.Name, "_bias") || p.Name == "item_emb" || p.Name == "action_emb" {
 				for k := range p.Value {
 					p.Value[k] = float32(rng.NormFloat64() * 0.3)
 				}
 			}
 		}
 		ex := randomExamples(rng, 20, 40, 12) // histories of 0..12 items, longer than max_seq_len-1 = 7
-		ex[0].History, ex[0].HistoryTimes = nil, nil
+		ex[0].History, ex[0].HistoryTimes, ex[0].HistoryLabels = nil, nil, nil
 		idx := make([]int, len(ex))
 		for i := range idx {
 			idx[i] = i

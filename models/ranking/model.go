@@ -19,9 +19,34 @@ type Example struct {
 	User         int64
 	History      []int64
 	HistoryTimes []int64
-	Item         int64
-	Timestamp    int64
-	Label        float32
+	// HistoryLabels, when not nil, holds each history item's own label
+	// (1 clicked/liked, 0 not): HSTU's actions, used by models with
+	// Config.Actions.
+	HistoryLabels []float32
+	Item          int64
+	Timestamp     int64
+	Label         float32
+}
+
+// The action ids of models with Config.Actions: each history position
+// embeds its item's label, the candidate's position "to predict".
+const (
+	ActionUnknown  = 0 // no label given
+	ActionNegative = 1
+	ActionPositive = 2
+	ActionPredict  = 3 // the candidate
+	numActions     = 4
+)
+
+// actionOf maps a history label to its action id.
+func actionOf(labels []float32, j int) int32 {
+	switch {
+	case labels == nil:
+		return ActionUnknown
+	case labels[j] > 0.5:
+		return ActionPositive
+	}
+	return ActionNegative
 }
 
 // Encoders a ranking model can put under its head.
@@ -40,6 +65,10 @@ type Config struct {
 	HSTU hstu.Config `json:"hstu"`
 	// MLP lists the head's hidden widths (default 64, 32).
 	MLP []int `json:"mlp"`
+	// Actions adds an action embedding to every position: the history
+	// items' labels (Example.HistoryLabels) and the candidate's "to
+	// predict", as HSTU interleaves items and actions (arXiv 2402.17152).
+	Actions bool `json:"actions"`
 }
 
 func (c Config) withDefaults() Config {
@@ -62,11 +91,12 @@ func (c Config) withDefaults() Config {
 // history's item embeddings (zero for an empty history): the baseline.
 // Not safe for concurrent use.
 type Model struct {
-	cfg   Config
-	d     int
-	enc   *hstu.Model[float32] // nil for the mean encoder
-	items *kernels.Param[float32]
-	mlp   []*kernels.Param[float32] // W0, b0, W1, b1, ..., Wout, bout
+	cfg     Config
+	d       int
+	enc     *hstu.Model[float32] // nil for the mean encoder
+	items   *kernels.Param[float32]
+	actions *kernels.Param[float32]   // the mean encoder's action table (nil without actions)
+	mlp     []*kernels.Param[float32] // W0, b0, W1, b1, ..., Wout, bout
 	// params lists every trainable tensor.
 	params []*kernels.Param[float32]
 
@@ -75,17 +105,18 @@ type Model struct {
 
 // state is what one forward keeps for the backward.
 type state struct {
-	b       *sequential.Batch
-	ex      []Example
-	idx     []int
-	cand    []int32
-	z, e, f []float32
-	acts    [][]float32 // MLP inputs per layer (acts[0] = f), then pre-activations
-	pre     [][]float32
-	logits  []float32
-	lastPos []int
-	histIDs [][]int32
-	train   bool
+	b        *sequential.Batch
+	ex       []Example
+	idx      []int
+	cand     []int32
+	z, e, f  []float32
+	acts     [][]float32 // MLP inputs per layer (acts[0] = f), then pre-activations
+	pre      [][]float32
+	logits   []float32
+	lastPos  []int
+	histIDs  [][]int32
+	histActs [][]int32
+	train    bool
 }
 
 // New builds a ranking model, the encoder initialised as hstu.New does and
@@ -101,7 +132,11 @@ func New(cfg Config, rng *rand.Rand) (*Model, error) {
 		if cfg.HSTU.MaxSeqLen < 2 {
 			return nil, fmt.Errorf("ranking: max_seq_len must be at least 2 (history and candidate), got %d", cfg.HSTU.MaxSeqLen)
 		}
-		enc, err := hstu.New[float32](cfg.HSTU, rng)
+		hc := cfg.HSTU
+		if cfg.Actions {
+			hc.Actions = numActions
+		}
+		enc, err := hstu.New[float32](hc, rng)
 		if err != nil {
 			return nil, fmt.Errorf("ranking: %w", err)
 		}
@@ -116,6 +151,11 @@ func New(cfg Config, rng *rand.Rand) (*Model, error) {
 		kernels.InitNormal(m.items.Value, 0.02, rng)
 		clear(m.items.Value[:m.d])
 		m.params = append(m.params, m.items)
+		if cfg.Actions {
+			m.actions = kernels.NewParam[float32]("action_emb", numActions, m.d)
+			kernels.InitNormal(m.actions.Value, 0.02, rng)
+			m.params = append(m.params, m.actions)
+		}
 	default:
 		return nil, fmt.Errorf("ranking: unknown encoder %q (want %s or %s)", cfg.Encoder, EncoderHSTU, EncoderMean)
 	}
@@ -171,6 +211,9 @@ func (m *Model) Forward(ex []Example, idx []int, rng *rand.Rand) ([]float32, err
 				return nil, fmt.Errorf("ranking: example %d: history item %d is not in the catalogue", k, it)
 			}
 		}
+		if e.HistoryLabels != nil && len(e.HistoryLabels) != len(e.History) {
+			return nil, fmt.Errorf("ranking: example %d: %d history items but %d labels", k, len(e.History), len(e.HistoryLabels))
+		}
 		st.cand[i] = int32(e.Item)
 	}
 	st.z = sequential.Grow(st.z, b*d)
@@ -209,6 +252,16 @@ func (m *Model) encodeHSTU(rng *rand.Rand) {
 	if err != nil {
 		panic("ranking: " + err.Error()) // rows were checked by Forward
 	}
+	if m.cfg.Actions {
+		b.Actions = make([]int32, b.B*n)
+		for i, k := range st.idx {
+			labels, cut := st.ex[k].HistoryLabels, len(st.ex[k].History)-(b.Lens[i]-1)
+			for j := range b.Lens[i] - 1 {
+				b.Actions[i*n+j] = actionOf(labels, cut+j)
+			}
+			b.Actions[i*n+b.Lens[i]-1] = ActionPredict
+		}
+	}
 	st.b = b
 	out := m.enc.Forward(b, rng)
 	st.lastPos = sequential.Grow(st.lastPos, b.B)
@@ -224,17 +277,24 @@ func (m *Model) encodeMean() {
 	maxH := m.cfg.HSTU.MaxSeqLen - 1
 	st.histIDs = st.histIDs[:0]
 	clear(st.z)
+	st.histActs = st.histActs[:0]
 	for i, k := range st.idx {
 		h := st.ex[k].History
-		if len(h) > maxH {
-			h = h[len(h)-maxH:]
-		}
+		cut := max(0, len(h)-maxH)
+		h = h[cut:]
 		ids := make([]int32, len(h))
+		var acts []int32
 		for j, it := range h {
 			ids[j] = int32(it)
 			kernels.Axpy(1/float32(len(h)), m.items.Value[int(it)*d:(int(it)+1)*d], st.z[i*d:(i+1)*d])
+			if m.actions != nil {
+				a := actionOf(st.ex[k].HistoryLabels, cut+j)
+				acts = append(acts, a)
+				kernels.Axpy(1/float32(len(h)), m.actions.Value[int(a)*d:(int(a)+1)*d], st.z[i*d:(i+1)*d])
+			}
 		}
 		st.histIDs = append(st.histIDs, ids)
+		st.histActs = append(st.histActs, acts)
 	}
 }
 
@@ -316,6 +376,9 @@ func (m *Model) Backward(dLogits []float32) {
 				copy(g[j*d:(j+1)*d], dz[i*d:(i+1)*d])
 			}
 			kernels.EmbeddingScatter(m.items, ids, g, 1/float32(len(ids)))
+			if m.actions != nil {
+				kernels.EmbeddingScatter(m.actions, st.histActs[i], g, 1/float32(len(ids)))
+			}
 		}
 	}
 }
@@ -346,11 +409,14 @@ func Sigmoid(logits []float32) []float32 {
 }
 
 // ScoreCandidates returns the click probability of each candidate item for
-// one user with history items/times at time t, all candidates in one pass
+// one user with history items/times (and labels, nil if unknown) at time t, all candidates in one pass
 // (M-FALCON for the HSTU encoder, see hstu.Model.Candidates; the mean
 // encoder's z is shared by construction). It equals Forward on one example
 // per candidate.
-func (m *Model) ScoreCandidates(user int64, items, times []int64, t int64, cands []int32, micro int) ([]float32, error) {
+func (m *Model) ScoreCandidates(user int64, items, times []int64, labels []float32, t int64, cands []int32, micro int) ([]float32, error) {
+	if labels != nil && len(labels) != len(items) {
+		return nil, fmt.Errorf("ranking: %d history items but %d labels", len(items), len(labels))
+	}
 	d, b := m.d, len(cands)
 	for _, c := range cands {
 		if c <= 0 || int(c) >= m.items.Rows() {
@@ -361,13 +427,20 @@ func (m *Model) ScoreCandidates(user int64, items, times []int64, t int64, cands
 	st.idx = make([]int, b) // head() sizes itself by idx
 	st.z = sequential.Grow(st.z, b*d)
 	if m.enc != nil {
-		z, err := m.enc.Candidates(items, times, user, t, cands, micro)
+		q := hstu.Query{Items: items, Times: times, User: user, Time: t, CandidateAction: ActionPredict}
+		if m.cfg.Actions {
+			q.Actions = make([]int32, len(items))
+			for j := range items {
+				q.Actions[j] = actionOf(labels, j)
+			}
+		}
+		z, err := m.enc.Candidates(q, cands, micro)
 		if err != nil {
 			return nil, fmt.Errorf("ranking: %w", err)
 		}
 		copy(st.z, z)
 	} else {
-		st.ex = []Example{{History: items, HistoryTimes: times}}
+		st.ex = []Example{{History: items, HistoryTimes: times, HistoryLabels: labels}}
 		st.idx = make([]int, 1)
 		m.encodeMean()
 		for i := 1; i < b; i++ {
@@ -385,14 +458,17 @@ func (m *Model) ScoreCandidates(user int64, items, times []int64, t int64, cands
 // file, histories cut to their last s items (s = max_seq_len - 1 to match
 // Forward).
 func RankingRequest(ex []Example, s int) onnx.RankingRequest {
-	r := onnx.RankingRequest{B: len(ex), S: s, History: make([]int64, len(ex)*s), HistoryTimes: make([]int64, len(ex)*s)}
+	r := onnx.RankingRequest{B: len(ex), S: s, History: make([]int64, len(ex)*s), HistoryTimes: make([]int64, len(ex)*s),
+		HistoryLabels: make([]float32, len(ex)*s)}
 	for i, e := range ex {
-		h, ht := e.History, e.HistoryTimes
-		if len(h) > s {
-			h, ht = h[len(h)-s:], ht[len(ht)-s:]
-		}
+		h, ht, hl := e.History, e.HistoryTimes, e.HistoryLabels
+		cut := max(0, len(h)-s)
+		h, ht = h[cut:], ht[cut:]
 		copy(r.History[i*s:], h)
 		copy(r.HistoryTimes[i*s:], ht)
+		if hl != nil {
+			copy(r.HistoryLabels[i*s:], hl[cut:])
+		}
 		r.Lengths = append(r.Lengths, int64(len(h)))
 		r.Candidates = append(r.Candidates, e.Item)
 		r.CandidateTimes = append(r.CandidateTimes, e.Timestamp)

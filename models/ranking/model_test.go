@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/genrec/genrec/models/hstu"
@@ -23,6 +24,7 @@ func randomExamples(rng *rand.Rand, n, items, maxHist int) []Example {
 		for j := range h {
 			e.History = append(e.History, int64(1+rng.IntN(items-1)))
 			e.HistoryTimes = append(e.HistoryTimes, int64(1e9-1000*(h-j)))
+			e.HistoryLabels = append(e.HistoryLabels, float32(rng.IntN(2)))
 		}
 		ex[i] = e
 	}
@@ -33,9 +35,11 @@ func randomExamples(rng *rand.Rand, n, items, maxHist int) []Example {
 // every parameter tensor of both encoders (the HSTU encoder's own
 // per-coordinate float64 check is in models/hstu).
 func TestGradients(t *testing.T) {
-	for _, enc := range []string{EncoderHSTU, EncoderMean} {
+	for _, enc := range []string{EncoderHSTU, EncoderMean, EncoderHSTU + "+actions", EncoderMean + "+actions"} {
 		rng := rand.New(rand.NewPCG(1, 2))
-		m, err := New(testConfig(enc), rng)
+		cfg := testConfig(strings.TrimSuffix(enc, "+actions"))
+		cfg.Actions = strings.HasSuffix(enc, "+actions")
+		m, err := New(cfg, rng)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -101,9 +105,11 @@ func TestGradients(t *testing.T) {
 // TestScoreCandidatesMatchesForward: M-FALCON scoring of many candidates
 // equals Forward on one example per candidate.
 func TestScoreCandidatesMatchesForward(t *testing.T) {
-	for _, enc := range []string{EncoderHSTU, EncoderMean} {
+	for _, enc := range []string{EncoderHSTU, EncoderMean, EncoderHSTU + "+actions", EncoderMean + "+actions"} {
 		rng := rand.New(rand.NewPCG(3, 4))
-		m, err := New(testConfig(enc), rng)
+		cfg := testConfig(strings.TrimSuffix(enc, "+actions"))
+		cfg.Actions = strings.HasSuffix(enc, "+actions")
+		m, err := New(cfg, rng)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -112,6 +118,7 @@ func TestScoreCandidatesMatchesForward(t *testing.T) {
 			for j := range hist {
 				base.History = append(base.History, int64(1+rng.IntN(39)))
 				base.HistoryTimes = append(base.HistoryTimes, int64(1e9-5000*(hist-j)))
+				base.HistoryLabels = append(base.HistoryLabels, float32(rng.IntN(2)))
 			}
 			cands := make([]int32, 25)
 			ex := make([]Example, len(cands))
@@ -122,7 +129,7 @@ func TestScoreCandidatesMatchesForward(t *testing.T) {
 				ex[i].Item = int64(cands[i])
 				idx[i] = i
 			}
-			got, err := m.ScoreCandidates(base.User, base.History, base.HistoryTimes, base.Timestamp, cands, 7)
+			got, err := m.ScoreCandidates(base.User, base.History, base.HistoryTimes, base.HistoryLabels, base.Timestamp, cands, 7)
 			if err != nil {
 				t.Fatal(err)
 			}

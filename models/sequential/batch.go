@@ -23,7 +23,11 @@ type Batch struct {
 	// Labels[b*L+i] is the item position i should predict (0: no loss).
 	Labels []int32
 	Users  []int64 // B user ids (encoded)
-	Rows   []int   // B indices of the rows the batch came from
+	// Actions, when not nil, holds an action id per position (B*L) that
+	// models with an action embedding add to the position's input: HSTU's
+	// interleaved actions (e.g. clicked, not clicked, to predict).
+	Actions []int32
+	Rows    []int // B indices of the rows the batch came from
 }
 
 // Positions returns B*L.

@@ -25,8 +25,14 @@ type Input[T kernels.Float] struct {
 	//
 	//	x0[b,i] += mean_{c ∈ C(item)} ItemSide[c] + mean_{f ∈ F(user b)} UserSide[f]
 	ItemSide, UserSide *Side[T]
+	// Actions, when not nil, is an action embedding table: each position
+	// adds the row of its Batch.Actions id (HSTU's actions; ranking):
+	//
+	//	x0[b,i] += Actions[actions[b,i]]
+	Actions *kernels.Param[T]
 
 	Packed []int
+	acts   []int32
 	ids    []int32
 	users  []int64
 	x0, x  []T
@@ -141,6 +147,17 @@ func (in *Input[T]) Forward(b *Batch, p float64, rng *rand.Rand) []T {
 			in.UserSide.add(b.Users[pr/l], row)
 		}
 	}
+	in.acts = in.acts[:0]
+	if in.Actions != nil {
+		if len(b.Actions) != b.B*l {
+			panic("sequential: the model embeds actions but the batch has none")
+		}
+		for j, pr := range in.Packed {
+			a := b.Actions[pr]
+			kernels.AddTo(in.x0[j*d:(j+1)*d], in.Actions.Value[int(a)*d:(int(a)+1)*d])
+			in.acts = append(in.acts, a)
+		}
+	}
 	in.mask = Grow(in.mask, r*d)
 	in.x = Grow(in.x, r*d)
 	kernels.DropoutForward(in.x0, in.x, p, rng, in.mask)
@@ -155,6 +172,9 @@ func (in *Input[T]) Backward(dx []T) {
 	clear(dx0)
 	kernels.DropoutBackward(in.mask, in.p, dx, dx0)
 	kernels.EmbeddingScatter(in.Items, in.ids, dx0, T(math.Sqrt(float64(d))))
+	if in.Actions != nil {
+		kernels.EmbeddingScatter(in.Actions, in.acts, dx0, 1)
+	}
 	for j, pr := range in.Packed {
 		kernels.AddTo(in.Pos.Grad[(pr%l)*d:(pr%l+1)*d], dx0[j*d:(j+1)*d])
 		in.ItemSide.backward(int64(in.ids[j]), dx0[j*d:(j+1)*d])

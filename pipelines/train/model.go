@@ -29,6 +29,9 @@ type ModelSpec struct {
 	UserSideFeatures *SideFile `yaml:"user_side_features" json:"user_side_features,omitempty"`
 	// MLP lists the ranking head's hidden widths (ranking task; default 64, 32).
 	MLP []int `yaml:"mlp" json:"mlp,omitempty"`
+	// NoActions drops the ranking task's action embedding (each history
+	// item's label, and "to predict" at the candidate), leaving items only.
+	NoActions bool `yaml:"no_actions" json:"no_actions,omitempty"`
 }
 
 // SideFile is an item metadata file: u.item, movies.dat, movies.csv or

@@ -74,7 +74,7 @@ func (d *RankingData) Examples(split string) ([]ranking.Example, []int) {
 		if split != "" && r.Split != split {
 			continue
 		}
-		ex = append(ex, ranking.Example{User: r.User, History: r.History, HistoryTimes: r.HistoryTimes,
+		ex = append(ex, ranking.Example{User: r.User, History: r.History, HistoryTimes: r.HistoryTimes, HistoryLabels: r.HistoryLabels,
 			Item: r.Item, Timestamp: r.Timestamp, Label: r.Label})
 		idx = append(idx, i)
 	}
@@ -124,7 +124,7 @@ func RankingConfig(ctx context.Context, cfg Config, d *RankingData, encoder stri
 		}
 		hc.UserFeatures, hc.UserFeatureLists = len(names), lists
 	}
-	return ranking.Config{Encoder: encoder, HSTU: hc, MLP: cfg.MLP}, nil
+	return ranking.Config{Encoder: encoder, HSTU: hc, MLP: cfg.MLP, Actions: !cfg.NoActions}, nil
 }
 
 // rankingOptions maps the train section onto the ranking trainer's

@@ -38,9 +38,11 @@ test-short:
 	$(GO) test $(TAGFLAG) -count=1 -short ./...
 
 ## bench: throughput and memory figures (preprocess pipeline vs in-memory floor, parsers, metrics, training,
-## serving: genrec's Go forward beside the exported ONNX file in onnxruntime, float32 and int8)
+## serving: genrec's Go forward beside the exported ONNX file in onnxruntime, float32 and int8;
+## ranking: M-FALCON candidates/s beside one forward per candidate)
 bench: bench-train
 	$(GO) test $(TAGFLAG) -run '^$$' -bench Serve -benchtime 2s ./export/onnx/
+	$(GO) test $(TAGFLAG) -run '^$$' -bench Candidates -benchtime 3x ./models/hstu/
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./pipelines/...
 	$(GO) test -run '^$$' -bench . -benchmem ./transforms/... ./eval/...
 

@@ -46,20 +46,23 @@ const (
 type writeSequencesFn struct {
 	TempDir string
 	Table   string
-	w       partWriter[SequenceRow]
+	w       PartWriter[SequenceRow]
 }
 
 func (f *writeSequencesFn) ProcessElement(ctx context.Context, r SequenceRow, emit func(TempFile)) error {
-	return f.w.write(ctx, f.TempDir, f.Table, r)
+	return f.w.Write(ctx, f.TempDir, f.Table, r)
 }
 
 func (f *writeSequencesFn) FinishBundle(ctx context.Context, emit func(TempFile)) error {
-	return f.w.finish(ctx, emit)
+	return f.w.Finish(ctx, emit)
 }
 
-// partWriter writes rows of one table to a temp Parquet file, opened on
-// the first row of a bundle and closed at its end.
-type partWriter[T any] struct {
+// PartWriter writes the rows of one table from one bundle to a Parquet
+// file under a temporary name "<table>-<random>.parquet" in a temp folder,
+// opened on the first row and closed by Finish, which emits it as a
+// TempFile for FinalizeParquet. Sink DoFns keep one as unexported state:
+// Write in ProcessElement, Finish in FinishBundle.
+type PartWriter[T any] struct {
 	fs   filesystem.Interface
 	out  io.WriteCloser
 	pw   *parquet.GenericWriter[T]
@@ -70,7 +73,9 @@ type partWriter[T any] struct {
 
 const partBatch = 1024
 
-func (p *partWriter[T]) write(ctx context.Context, dir, table string, rows ...T) error {
+// Write appends rows to the bundle's file of table under dir, opening it
+// on the first call.
+func (p *PartWriter[T]) Write(ctx context.Context, dir, table string, rows ...T) error {
 	if p.pw == nil {
 		p.path = JoinPath(dir, table+"-"+randomSuffix()+".parquet")
 		fs, err := filesystem.New(ctx, p.path)
@@ -93,7 +98,7 @@ func (p *partWriter[T]) write(ctx context.Context, dir, table string, rows ...T)
 	return nil
 }
 
-func (p *partWriter[T]) flush() error {
+func (p *PartWriter[T]) flush() error {
 	if len(p.buf) == 0 {
 		return nil
 	}
@@ -105,9 +110,9 @@ func (p *partWriter[T]) flush() error {
 	return nil
 }
 
-// finish closes the bundle's file, checking every close (GCS commits an
+// Finish closes the bundle's file, checking every close (GCS commits an
 // upload on Close), and emits it. A bundle with no rows emits nothing.
-func (p *partWriter[T]) finish(ctx context.Context, emit func(TempFile)) error {
+func (p *PartWriter[T]) Finish(ctx context.Context, emit func(TempFile)) error {
 	if p.pw == nil {
 		return nil
 	}

@@ -22,13 +22,13 @@ func WriteRanking(s beam.Scope, tempDir string, rows beam.PCollection) beam.PCol
 
 type writeRankingFn struct {
 	TempDir string
-	w       partWriter[RankingRow]
+	w       PartWriter[RankingRow]
 }
 
 func (f *writeRankingFn) ProcessElement(ctx context.Context, r RankingRow, emit func(TempFile)) error {
-	return f.w.write(ctx, f.TempDir, TableRanking, r)
+	return f.w.Write(ctx, f.TempDir, TableRanking, r)
 }
 
 func (f *writeRankingFn) FinishBundle(ctx context.Context, emit func(TempFile)) error {
-	return f.w.finish(ctx, emit)
+	return f.w.Finish(ctx, emit)
 }

@@ -147,11 +147,11 @@ type writeVocabFn struct {
 }
 
 func (f *writeVocabFn) ProcessElement(ctx context.Context, vs features.Vocabs, emit func(TempFile)) error {
-	var w partWriter[VocabRow]
-	if err := w.write(ctx, f.TempDir, TableVocab, VocabRows(vs)...); err != nil {
+	var w PartWriter[VocabRow]
+	if err := w.Write(ctx, f.TempDir, TableVocab, VocabRows(vs)...); err != nil {
 		return err
 	}
-	return w.finish(ctx, emit)
+	return w.Finish(ctx, emit)
 }
 
 // VocabsFromRows rebuilds the vocabularies of a vocab table (the inverse

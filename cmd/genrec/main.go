@@ -43,6 +43,10 @@ func run(ctx context.Context, args []string) int {
 		return 0
 	}
 	fmt.Fprintln(os.Stderr, "genrec:", err)
+	var xe exitError // genrec run's 3 (locked) and 130 (interrupted)
+	if errors.As(err, &xe) {
+		return xe.code
+	}
 	var ue usageError
 	// cobra reports an unknown subcommand as a plain error.
 	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command") {

@@ -52,27 +52,9 @@ func Run(ctx context.Context, cfg Config, progress io.Writer, onEpoch func(train
 	if err != nil {
 		return Result{}, err
 	}
-	maxLen := cfg.MaxSeqLen
-	if maxLen == 0 {
-		maxLen = data.Summary.MaxSeqLen
-	}
-	mc := ModelConfig{ModelSpec: cfg.ModelSpec, Items: data.Items(), MaxSeqLen: maxLen}
-	if mc.Name == "" {
-		mc.Name = "hstu"
-	}
-	if sf := cfg.ItemSideFeatures; sf != nil {
-		names, cats, err := ItemCategories(ctx, *sf, data.ItemVocab())
-		if err != nil {
-			return Result{}, err
-		}
-		mc.Categories, mc.CategoryNames, mc.ItemCategories = len(names), names, cats
-	}
-	if sf := cfg.UserSideFeatures; sf != nil {
-		names, lists, err := UserFeatures(ctx, *sf, data.Vocabs["user_id"])
-		if err != nil {
-			return Result{}, err
-		}
-		mc.UserFeatures, mc.UserFeatureNames, mc.UserFeatureLists = len(names), names, lists
+	mc, err := ResolveModelConfig(ctx, cfg, data)
+	if err != nil {
+		return Result{}, err
 	}
 	model, err := BuildModel(mc, cfg.Seed)
 	if err != nil {
@@ -124,4 +106,33 @@ func validRows(rows []transforms.SequenceRow) []transforms.SequenceRow {
 		}
 	}
 	return out
+}
+
+// ResolveModelConfig is the model configuration cfg asks for on data:
+// the data's catalogue and max_seq_len (unless cfg sets one) and the side
+// features read from their files. data needs its Summary and Vocabs only.
+func ResolveModelConfig(ctx context.Context, cfg Config, data *Data) (ModelConfig, error) {
+	maxLen := cfg.MaxSeqLen
+	if maxLen == 0 {
+		maxLen = data.Summary.MaxSeqLen
+	}
+	mc := ModelConfig{ModelSpec: cfg.ModelSpec, Items: data.Items(), MaxSeqLen: maxLen}
+	if mc.Name == "" {
+		mc.Name = "hstu"
+	}
+	if sf := cfg.ItemSideFeatures; sf != nil {
+		names, cats, err := ItemCategories(ctx, *sf, data.ItemVocab())
+		if err != nil {
+			return mc, err
+		}
+		mc.Categories, mc.CategoryNames, mc.ItemCategories = len(names), names, cats
+	}
+	if sf := cfg.UserSideFeatures; sf != nil {
+		names, lists, err := UserFeatures(ctx, *sf, data.Vocabs["user_id"])
+		if err != nil {
+			return mc, err
+		}
+		mc.UserFeatures, mc.UserFeatureNames, mc.UserFeatureLists = len(names), names, lists
+	}
+	return mc, nil
 }

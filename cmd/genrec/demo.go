@@ -15,7 +15,9 @@ import (
 	"github.com/genrec/genrec/models/hstu"
 	"github.com/genrec/genrec/models/sequential"
 	"github.com/genrec/genrec/models/trainer"
+	"github.com/genrec/genrec/pipelines/evaluate"
 	"github.com/genrec/genrec/pipelines/preprocess"
+	"github.com/genrec/genrec/pipelines/recommend"
 	"github.com/genrec/genrec/pipelines/train"
 	"github.com/genrec/genrec/runners"
 	"github.com/genrec/genrec/transforms"
@@ -125,11 +127,23 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, out string, cfg synt
 	if err := runTrain(ctx, stdout, stderr, tcfg); err != nil {
 		return err
 	}
-	hrep, err := train.Evaluate(ctx, train.EvalConfig{Data: pcfg.OutDir, Checkpoint: transforms.JoinPath(tcfg.ModelPath, "best.ckpt"), Ks: demoKs})
+	// Evaluate and recommend as Beam pipelines (prism), then export.
+	ckpt := transforms.JoinPath(tcfg.ModelPath, "best.ckpt")
+	evalOut := transforms.JoinPath(out, "eval")
+	hrep, err := evaluate.Run(ctx, evaluate.Config{Data: pcfg.OutDir, Checkpoint: ckpt, Ks: demoKs, Out: evalOut}, runners.Options{})
 	if err != nil {
 		return err
 	}
 	metrics["hstu"] = hrep
+	recsOut := transforms.JoinPath(out, "recommendations")
+	recs, err := recommend.Run(ctx, recommend.Config{Data: pcfg.OutDir, Checkpoint: ckpt, K: 10, Out: recsOut}, runners.Options{})
+	if err != nil {
+		return err
+	}
+	onnxOut := transforms.JoinPath(out, "hstu.onnx")
+	if _, err := train.Export(ctx, train.ExportConfig{Checkpoint: ckpt, Out: onnxOut}); err != nil {
+		return err
+	}
 	b, err := json.MarshalIndent(metrics, "", "  ")
 	if err != nil {
 		return err
@@ -144,6 +158,13 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, out string, cfg synt
 		m := metrics[name].Map()
 		fmt.Fprintf(stdout, "  %-11s %7.4f %8.4f %7.4f %8.4f %7.4f %7.4f\n", name, m["HR@10"], m["NDCG@10"], m["HR@50"], m["NDCG@50"], m["MRR"], m["AUC"])
 	}
-	fmt.Fprintf(stdout, "metrics written to %s; demo done in %s\n", mpath, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "\noutputs:\n")
+	fmt.Fprintf(stdout, "  preprocessed data     %s\n", pcfg.OutDir)
+	fmt.Fprintf(stdout, "  model                 %s\n", ckpt)
+	fmt.Fprintf(stdout, "  evaluation (pipeline) %s (metrics.json, per-user metrics.parquet)\n", evalOut)
+	fmt.Fprintf(stdout, "  recommendations       %s (top 10 for %d users, pipeline)\n", recsOut, recs.Users)
+	fmt.Fprintf(stdout, "  ONNX model            %s (+ item embeddings %s)\n", onnxOut, train.ItemsPath(onnxOut))
+	fmt.Fprintf(stdout, "  all metrics           %s\n", mpath)
+	fmt.Fprintf(stdout, "demo done in %s\n", time.Since(start).Round(time.Millisecond))
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -29,7 +30,7 @@ type preprocessFlags struct {
 	minRating      float64
 	failFast       bool
 	maxBadFraction float64
-	runner         string
+	runner         *runners.Options
 }
 
 func (f *preprocessFlags) register(fs *pflag.FlagSet) {
@@ -42,7 +43,7 @@ func (f *preprocessFlags) register(fs *pflag.FlagSet) {
 	fs.Float64Var(&f.minRating, "min-rating", 0, "keep only events rated at least this (rated sources)")
 	fs.BoolVar(&f.failFast, "fail-fast", false, "stop at the first malformed line instead of skipping and counting")
 	fs.Float64Var(&f.maxBadFraction, "max-bad-fraction", 0, "fail when more than this share of lines is malformed (default 0.01)")
-	fs.StringVar(&f.runner, "runner", "prism", "Beam runner")
+	f.runner = addRunnerFlags(fs)
 }
 
 // config merges defaults < config file < flags that were set.
@@ -114,7 +115,11 @@ split is by global time quantiles (default 70/10/20) or split: random.
 
 Malformed lines are skipped, counted and reported with file:line; the job
 fails if they exceed --max-bad-fraction, or at the first one with --fail-fast.
-Files get their final names only when the whole job succeeds.`,
+Files get their final names only when the whole job succeeds.
+
+It runs on prism in this process unless --runner says otherwise: a job
+server (universal, flink, spark) or Dataflow; docs/RUNNING.md has the
+commands.`,
 		Example: `  # MovieLens-100K, sequences of up to 200 items
   genrec preprocess --input ml-100k/u.data --max-seq-len 200 --out out/ml-100k
 
@@ -128,14 +133,29 @@ Files get their final names only when the whole job succeeds.`,
   genrec preprocess --config configs/ml-100k-ranking.yaml
 
   # Everything from a config file, one flag overridden
-  genrec preprocess --config configs/ml-100k.yaml --max-seq-len 50`,
+  genrec preprocess --config configs/ml-100k.yaml --max-seq-len 50
+
+  # On a Flink, Spark or standalone prism job server (docs/RUNNING.md)
+  genrec preprocess --input ml-100k/u.data --out out/ml-100k --runner universal --endpoint localhost:8099
+
+  # Print the Dataflow job it would submit (no credentials needed for local inputs)
+  genrec preprocess --input ml-100k/u.data --out out/ml-100k --runner dataflow \
+    --project my-project --region us-central1 --staging_location gs://my-bucket/staging --dry_run`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := f.resolve(cmd.Context(), cmd.Flags())
 			if err != nil {
 				return err
 			}
-			_, err = runPreprocess(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), cfg, runners.Options{Runner: f.runner})
+			ropt, err := runnerOptions(f.runner, map[string][]string{"--input": cfg.Inputs, "--out": {cfg.OutDir}})
+			if err != nil {
+				return err
+			}
+			if ropt.DryRun {
+				return printDryRun(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), ropt,
+					func(s beam.Scope) error { return preprocess.Pipeline(s, cfg) })
+			}
+			_, err = runPreprocess(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), cfg, ropt)
 			return err
 		},
 	}

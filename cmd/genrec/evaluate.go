@@ -7,20 +7,33 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/genrec/genrec/pipelines/evaluate"
 	"github.com/genrec/genrec/pipelines/preprocess"
+	"github.com/genrec/genrec/pipelines/recommend"
 	"github.com/genrec/genrec/pipelines/train"
+	"github.com/genrec/genrec/runners"
 )
 
 func newEvaluateCmd() *cobra.Command {
-	var cfg train.EvalConfig
+	var (
+		cfg      train.EvalConfig
+		pipeline bool
+		out      string
+		ropt     *runners.Options
+	)
 	cmd := &cobra.Command{
 		Use:   "evaluate",
 		Short: "Rank a split's users with a trained checkpoint and print HR/NDCG@K, MRR, AUC",
 		Long: `evaluate loads a checkpoint written by genrec train and ranks each user's
 held-out item of --split against the whole catalogue, items already in the
 user's history masked (DESIGN.md's protocol). Ties count against the model.
-On a ranking folder (task: ranking) it prints AUC, GAUC and log loss.`,
+On a ranking folder (task: ranking) it prints AUC, GAUC and log loss.
+
+With --pipeline it runs as a Beam pipeline on the runner the --runner flags
+choose (prism by default; see docs/RUNNING.md): the same figures, plus
+metrics.json and a per-user metrics.parquet under --out.`,
 		Example: `  genrec evaluate --data out/beauty --checkpoint out/beauty/hstu/best.ckpt
+  genrec evaluate --data out/beauty --checkpoint out/beauty/hstu/best.ckpt --pipeline --out out/beauty/eval
   genrec evaluate --data out/beauty --checkpoint out/beauty/hstu/best.ckpt --split valid --ks 5,10,20`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -36,6 +49,20 @@ On a ranking folder (task: ranking) it prints AUC, GAUC and log loss.`,
 					cfg.Split, rep.AUC, rep.GAUC, rep.LogLoss, rep.N, rep.GAUCUsers)
 				return nil
 			}
+			if pipeline {
+				opt, err := runnerOptions(ropt, map[string][]string{"--data": {cfg.Data}, "--checkpoint": {cfg.Checkpoint}, "--out": {out}})
+				if err != nil {
+					return err
+				}
+				ecfg := evaluate.Config{Data: cfg.Data, Checkpoint: cfg.Checkpoint, Split: cfg.Split, Ks: cfg.Ks, Out: out}
+				rep, err := evaluate.Run(cmd.Context(), ecfg, opt)
+				if err != nil {
+					return missingIsUsage(err)
+				}
+				printReport(cmd.OutOrStdout(), cfg.Split, rep)
+				fmt.Fprintf(cmd.OutOrStdout(), "metrics.json and per-user metrics.parquet in %s\n", ecfg.WithDefaults().Out)
+				return nil
+			}
 			rep, err := train.Evaluate(cmd.Context(), cfg)
 			if err != nil {
 				return missingIsUsage(err)
@@ -48,11 +75,18 @@ On a ranking folder (task: ranking) it prints AUC, GAUC and log loss.`,
 	cmd.Flags().StringVar(&cfg.Checkpoint, "checkpoint", "", "checkpoint file (best.ckpt or last.ckpt)")
 	cmd.Flags().StringVar(&cfg.Split, "split", "test", "valid or test")
 	cmd.Flags().IntSliceVar(&cfg.Ks, "ks", []int{10, 50, 200}, "cut-offs for HR@K and NDCG@K")
+	cmd.Flags().BoolVar(&pipeline, "pipeline", false, "run as a Beam pipeline on --runner (per-user ranks in DoFns; writes metrics.json and metrics.parquet to --out)")
+	cmd.Flags().StringVar(&out, "out", "", "with --pipeline: output folder (default: <checkpoint folder>/eval-<split>)")
+	ropt = addRunnerFlags(cmd.Flags())
 	return cmd
 }
 
 func newRecommendCmd() *cobra.Command {
-	var cfg train.RecommendConfig
+	var (
+		cfg      train.RecommendConfig
+		pipeline bool
+		ropt     *runners.Options
+	)
 	cmd := &cobra.Command{
 		Use:   "recommend",
 		Short: "Write each user's top-K next items as Parquet",
@@ -70,6 +104,18 @@ recommended). It writes one Parquet file, atomically:
 			if cfg.K < 1 {
 				return usageError{fmt.Errorf("--k must be positive, got %d", cfg.K)}
 			}
+			if pipeline {
+				opt, err := runnerOptions(ropt, map[string][]string{"--data": {cfg.Data}, "--checkpoint": {cfg.Checkpoint}, "--out": {cfg.Out}})
+				if err != nil {
+					return err
+				}
+				res, err := recommend.Run(cmd.Context(), recommend.Config{Data: cfg.Data, Checkpoint: cfg.Checkpoint, K: cfg.K, Out: cfg.Out}, opt)
+				if err != nil {
+					return missingIsUsage(err)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "recommend: top %d items for %d users in %s (%d part files; model %s)\n", cfg.K, res.Users, cfg.Out, len(res.Files), res.ModelVersion)
+				return nil
+			}
 			n, err := train.Recommend(cmd.Context(), cfg)
 			if err != nil {
 				return missingIsUsage(err)
@@ -81,7 +127,9 @@ recommended). It writes one Parquet file, atomically:
 	cmd.Flags().StringVar(&cfg.Data, "data", "", "preprocess output folder")
 	cmd.Flags().StringVar(&cfg.Checkpoint, "checkpoint", "", "checkpoint file")
 	cmd.Flags().IntVar(&cfg.K, "k", 10, "items per user")
-	cmd.Flags().StringVar(&cfg.Out, "out", "", "Parquet file to write, local or gs://")
+	cmd.Flags().StringVar(&cfg.Out, "out", "", "Parquet file to write, local or gs:// (with --pipeline: a folder of part files)")
+	cmd.Flags().BoolVar(&pipeline, "pipeline", false, "run as a Beam pipeline on --runner: one row per (user, rank) with item, score and model version, for every user")
+	ropt = addRunnerFlags(cmd.Flags())
 	return cmd
 }
 

@@ -15,6 +15,8 @@ import (
 
 	"github.com/genrec/genrec/export"
 	"github.com/genrec/genrec/export/onnx"
+	"github.com/genrec/genrec/pipelines/evaluate"
+	"github.com/genrec/genrec/pipelines/recommend"
 	"github.com/genrec/genrec/pipelines/train"
 	"github.com/genrec/genrec/transforms"
 )
@@ -108,6 +110,23 @@ func TestTrainEvaluateRecommend(t *testing.T) {
 		if len(r.Items) != 5 || r.User == "" {
 			t.Fatalf("bad row %+v", r)
 		}
+	}
+	// The same as Beam pipelines (prism): equal figures, per-user tables.
+	evalOut := filepath.Join(t.TempDir(), "eval")
+	if code := run(context.Background(), []string{"evaluate", "--data", data, "--checkpoint", filepath.Join(model, "best.ckpt"), "--pipeline", "--out", evalOut}); code != 0 {
+		t.Fatalf("evaluate --pipeline exit %d", code)
+	}
+	prep, err := evaluate.ReadReport(context.Background(), evalOut)
+	if err != nil || math.Abs(prep.Map()["NDCG@10"]-rep.Map()["NDCG@10"]) > 1e-9 || prep.Users != rep.Users {
+		t.Errorf("evaluate --pipeline: %+v (err %v), in process %+v", prep, err, rep)
+	}
+	recsDir := filepath.Join(t.TempDir(), "recs")
+	if code := run(context.Background(), []string{"recommend", "--data", data, "--checkpoint", filepath.Join(model, "best.ckpt"), "--k", "5", "--out", recsDir, "--pipeline"}); code != 0 {
+		t.Fatalf("recommend --pipeline exit %d", code)
+	}
+	prow, err := transforms.LoadTable[recommend.Recommendation](context.Background(), recsDir)
+	if err != nil || len(prow) != 300*5 {
+		t.Errorf("recommend --pipeline: %d rows (err %v), want 300 users x 5", len(prow), err)
 	}
 	// Export: the ONNX file and the item table; with onnxruntime present,
 	// the file ranks the test split as the Go model does.

@@ -2,14 +2,9 @@ package evaluate
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"time"
 
-	"github.com/genrec/genrec/export"
-	"github.com/genrec/genrec/pipelines/preprocess"
 	"github.com/genrec/genrec/pipelines/train"
 	"github.com/genrec/genrec/transforms"
 )
@@ -101,50 +96,12 @@ func (c Config) resolve(ctx context.Context) (resolved, error) {
 	if err := c.Validate(); err != nil {
 		return resolved{}, err
 	}
-	items, err := checkCatalogue(ctx, c.Data, c.Checkpoint)
+	items, _, err := train.CheckCatalogue(ctx, c.Data, c.Checkpoint)
 	if err != nil {
 		return resolved{}, fmt.Errorf("evaluate: %w", err)
 	}
 	if c.RunID == "" {
-		c.RunID = newRunID()
+		c.RunID = train.NewRunID()
 	}
 	return resolved{Config: c, items: items}, nil
-}
-
-// checkCatalogue checks that data is a finished retrieval preprocess
-// output with a sequences table and that checkpoint loads and was trained
-// on a catalogue of the same size; it returns that size (with padding id
-// 0). Its errors name the folder or file at fault.
-func checkCatalogue(ctx context.Context, data, checkpoint string) (int, error) {
-	sum, err := preprocess.ReadSummary(ctx, data)
-	if err != nil {
-		return 0, fmt.Errorf("%s is not a finished preprocess output (run genrec preprocess first): %w", data, err)
-	}
-	if sum.Task == preprocess.TaskRanking {
-		return 0, fmt.Errorf("%s is a ranking data set (task: ranking); it has no sequences to rank", data)
-	}
-	table := transforms.JoinPath(data, transforms.TableSequences)
-	if _, err := transforms.ExpandInputs(ctx, []string{transforms.JoinPath(table, "part-*.parquet")}); err != nil {
-		return 0, fmt.Errorf("sequences table of %s: %w", data, err)
-	}
-	ck, err := export.LoadCheckpoint(ctx, checkpoint)
-	if err != nil {
-		return 0, err
-	}
-	mc, err := train.ParseModelConfig(ck.ModelConfig)
-	if err != nil {
-		return 0, fmt.Errorf("%s: %w", checkpoint, err)
-	}
-	if mc.Items != sum.Items+1 {
-		return 0, fmt.Errorf("%s was trained on a catalogue of %d items but %s has %d: use it on the data it was trained on",
-			checkpoint, mc.Items-1, data, sum.Items)
-	}
-	return mc.Items, nil
-}
-
-// newRunID returns a fresh run id: the UTC time and 4 random bytes.
-func newRunID() string {
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	return time.Now().UTC().Format("20060102T150405") + "-" + hex.EncodeToString(b[:])
 }

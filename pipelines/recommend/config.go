@@ -2,14 +2,9 @@ package recommend
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"time"
 
-	"github.com/genrec/genrec/export"
-	"github.com/genrec/genrec/pipelines/preprocess"
 	"github.com/genrec/genrec/pipelines/train"
 	"github.com/genrec/genrec/transforms"
 )
@@ -91,36 +86,15 @@ func (c Config) resolve(ctx context.Context) (resolved, error) {
 	if err := c.Validate(); err != nil {
 		return resolved{}, err
 	}
-	sum, err := preprocess.ReadSummary(ctx, c.Data)
-	if err != nil {
-		return resolved{}, fmt.Errorf("recommend: %s is not a finished preprocess output (run genrec preprocess first): %w", c.Data, err)
-	}
-	if sum.Task == preprocess.TaskRanking {
-		return resolved{}, fmt.Errorf("recommend: %s is a ranking data set (task: ranking); use genrec predict", c.Data)
-	}
-	table := transforms.JoinPath(c.Data, transforms.TableSequences)
-	if _, err := transforms.ExpandInputs(ctx, []string{transforms.JoinPath(table, "part-*.parquet")}); err != nil {
-		return resolved{}, fmt.Errorf("recommend: sequences table of %s: %w", c.Data, err)
-	}
-	ck, err := export.LoadCheckpoint(ctx, c.Checkpoint)
+	items, ck, err := train.CheckCatalogue(ctx, c.Data, c.Checkpoint)
 	if err != nil {
 		return resolved{}, fmt.Errorf("recommend: %w", err)
-	}
-	mc, err := train.ParseModelConfig(ck.ModelConfig)
-	if err != nil {
-		return resolved{}, fmt.Errorf("recommend: %s: %w", c.Checkpoint, err)
-	}
-	if mc.Items != sum.Items+1 {
-		return resolved{}, fmt.Errorf("recommend: %s was trained on a catalogue of %d items but %s has %d: use it on the data it was trained on",
-			c.Checkpoint, mc.Items-1, c.Data, sum.Items)
 	}
 	if c.ModelVersion == "" {
 		c.ModelVersion = fmt.Sprintf("%s@epoch%d", c.Checkpoint, ck.Epoch)
 	}
 	if c.RunID == "" {
-		var b [4]byte
-		_, _ = rand.Read(b[:])
-		c.RunID = time.Now().UTC().Format("20060102T150405") + "-" + hex.EncodeToString(b[:])
+		c.RunID = train.NewRunID()
 	}
-	return resolved{Config: c, items: mc.Items}, nil
+	return resolved{Config: c, items: items}, nil
 }

@@ -1,0 +1,84 @@
+// Package pipetest holds the fixtures the pipeline packages' tests share:
+// a preprocessed synthetic data set and a small trained or untrained HSTU
+// checkpoint.
+package pipetest
+
+import (
+	"bytes"
+	"context"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/genrec/genrec/export"
+	"github.com/genrec/genrec/models/hstu"
+	"github.com/genrec/genrec/models/sequential"
+	"github.com/genrec/genrec/models/trainer"
+	"github.com/genrec/genrec/pipelines/preprocess"
+	"github.com/genrec/genrec/pipelines/train"
+	"github.com/genrec/genrec/runners"
+	"github.com/genrec/genrec/transforms/synthetic"
+)
+
+// MakeData writes a synthetic data set of users and items under dir and
+// preprocesses it (sequences of at most 20 items, users of at least
+// minLength events, 0 = the generator's default); it returns the
+// preprocess output folder.
+func MakeData(tb testing.TB, dir string, users, items, minLength int) string {
+	tb.Helper()
+	cfg := synthetic.DefaultConfig()
+	cfg.Users, cfg.Items, cfg.MeanLength = users, items, 15
+	if minLength > 0 {
+		cfg.MinLength = minLength
+	}
+	var b bytes.Buffer
+	if _, err := synthetic.WriteInteractionsCSV(&b, cfg); err != nil {
+		tb.Fatal(err)
+	}
+	input := filepath.Join(dir, "interactions.csv")
+	if err := os.WriteFile(input, b.Bytes(), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	pcfg := preprocess.Config{Inputs: []string{input}, Format: "table", OutDir: filepath.Join(dir, "data"), MaxSeqLen: 20}
+	if _, err := preprocess.Run(context.Background(), pcfg, runners.Options{}); err != nil {
+		tb.Fatal(err)
+	}
+	return pcfg.OutDir
+}
+
+// TrainModel trains a 1-layer HSTU of width 16 on data for two epochs and
+// returns its checkpoint.
+func TrainModel(tb testing.TB, data, modelPath string) string {
+	tb.Helper()
+	res, err := train.Run(context.Background(), train.Config{
+		Data:      data,
+		ModelSpec: train.ModelSpec{Name: "hstu", Transformer: hstu.TransformerParams{NumLayers: 1, NumHeads: 1, HiddenSize: 16}},
+		Options: trainer.Options{Epochs: 2, BatchSize: 64, EarlyStopPatience: -1, Seed: 3, ModelPath: modelPath,
+			Loss: sequential.LossConfig{Negatives: 16}, Optimizer: trainer.OptimizerParams{LR: 5e-3}},
+	}, nil, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return res.Checkpoint
+}
+
+// SaveUntrained saves a freshly initialised HSTU of layers layers of width
+// d for a catalogue of items (without padding) and sequences of maxLen as
+// a checkpoint at path.
+func SaveUntrained(tb testing.TB, path string, items, maxLen, layers, d int) {
+	tb.Helper()
+	mc := train.ModelConfig{ModelSpec: train.ModelSpec{Name: "hstu", Transformer: hstu.TransformerParams{NumLayers: layers, NumHeads: 1, HiddenSize: d}},
+		Items: items + 1, MaxSeqLen: maxLen}
+	m, err := hstu.New[float32](mc.HSTU(), rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ck := &export.Checkpoint{Model: "hstu", ModelConfig: mc.JSON()}
+	for _, p := range m.Params() {
+		ck.Params = append(ck.Params, export.Tensor{Name: p.Name, Shape: p.Shape, Value: p.Value})
+	}
+	if err := ck.Save(context.Background(), path); err != nil {
+		tb.Fatal(err)
+	}
+}

@@ -1,0 +1,53 @@
+package train
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/genrec/genrec/export"
+	"github.com/genrec/genrec/pipelines/preprocess"
+	"github.com/genrec/genrec/transforms"
+)
+
+// CheckCatalogue checks, before a pipeline runs, that data is a finished
+// retrieval preprocess output with a sequences table and that checkpoint
+// loads and was trained on a catalogue of the same size. It returns that
+// size (with padding id 0) and the checkpoint. Its errors name the folder
+// or file at fault.
+func CheckCatalogue(ctx context.Context, data, checkpoint string) (int, *export.Checkpoint, error) {
+	sum, err := preprocess.ReadSummary(ctx, data)
+	if err != nil {
+		return 0, nil, fmt.Errorf("%s is not a finished preprocess output (run genrec preprocess first): %w", data, err)
+	}
+	if sum.Task == preprocess.TaskRanking {
+		return 0, nil, fmt.Errorf("%s is a ranking data set (task: ranking); it has no sequences to rank (use genrec predict)", data)
+	}
+	table := transforms.JoinPath(data, transforms.TableSequences)
+	if _, err := transforms.ExpandInputs(ctx, []string{transforms.JoinPath(table, "part-*.parquet")}); err != nil {
+		return 0, nil, fmt.Errorf("sequences table of %s: %w", data, err)
+	}
+	ck, err := export.LoadCheckpoint(ctx, checkpoint)
+	if err != nil {
+		return 0, nil, err
+	}
+	mc, err := ParseModelConfig(ck.ModelConfig)
+	if err != nil {
+		return 0, nil, fmt.Errorf("%s: %w", checkpoint, err)
+	}
+	if mc.Items != sum.Items+1 {
+		return 0, nil, fmt.Errorf("%s was trained on a catalogue of %d items but %s has %d: use it on the data it was trained on",
+			checkpoint, mc.Items-1, data, sum.Items)
+	}
+	return mc.Items, ck, nil
+}
+
+// NewRunID returns a fresh id for a pipeline run's temporary folder: the
+// UTC time and 4 random bytes.
+func NewRunID() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return time.Now().UTC().Format("20060102T150405") + "-" + hex.EncodeToString(b[:])
+}

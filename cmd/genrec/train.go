@@ -17,8 +17,10 @@ import (
 	"github.com/genrec/genrec/models/ranking"
 	"github.com/genrec/genrec/models/trainer"
 	"github.com/genrec/genrec/pipelines"
+	"github.com/genrec/genrec/pipelines/distributed"
 	"github.com/genrec/genrec/pipelines/preprocess"
 	"github.com/genrec/genrec/pipelines/train"
+	"github.com/genrec/genrec/runners"
 )
 
 type trainFlags struct {
@@ -36,6 +38,9 @@ type trainFlags struct {
 	device    string
 	engine    string
 	resume    bool
+	// Data-parallel rounds (pipelines/distributed).
+	shards, stepsPerRound, rounds int
+	runner                        *runners.Options
 }
 
 func (f *trainFlags) register(fs *pflag.FlagSet) {
@@ -53,6 +58,10 @@ func (f *trainFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.device, "device", "", "device: cpu (the only one this build has)")
 	fs.StringVar(&f.engine, "engine", "", "training engine: kernels (direct, default) or gorgonia (the same kernels as a gorgonia graph; hstu only)")
 	fs.BoolVar(&f.resume, "resume", false, "continue from model-path/last.ckpt when it exists")
+	fs.IntVar(&f.shards, "shards", 0, "train in synchronous data-parallel rounds as Beam pipelines on --runner: each of N shards runs local AdamW steps from the round's checkpoint, the weights are averaged (0 = the in-process trainer)")
+	fs.IntVar(&f.stepsPerRound, "steps-per-round", 0, "with --shards: local steps per shard per round (0 = one epoch of the shard's rows)")
+	fs.IntVar(&f.rounds, "rounds", 0, "with --shards: rounds (default n_epoch)")
+	f.runner = addRunnerFlags(fs)
 }
 
 func (f *trainFlags) resolve(ctx context.Context, fs *pflag.FlagSet) (train.Config, error) {
@@ -158,6 +167,9 @@ model-path/model and model-path/baseline.`,
 			if err != nil {
 				return err
 			}
+			if f.shards > 0 {
+				return runRounds(cmd.Context(), cmd.OutOrStdout(), cfg, f)
+			}
 			return runTrain(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), cfg)
 		},
 	}
@@ -209,6 +221,33 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, cfg train.Config) e
 	if res.Checkpoint != "" {
 		fmt.Fprintf(stdout, "checkpoint %s\n", res.Checkpoint)
 	}
+	return nil
+}
+
+// runRounds trains in data-parallel rounds, one Beam pipeline per round
+// (pipelines/distributed), and prints the best round's validation and test
+// metrics.
+func runRounds(ctx context.Context, stdout io.Writer, cfg train.Config, f trainFlags) error {
+	if cfg.ModelPath == "" {
+		return usageError{fmt.Errorf("--shards needs --model-path (or model_path:) for the round checkpoints")}
+	}
+	ropt, err := runnerOptions(f.runner, map[string][]string{"--data": {cfg.Data}, "--model-path": {cfg.ModelPath}})
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	dcfg := distributed.Config{Train: cfg, Shards: f.shards, StepsPerRound: f.stepsPerRound, Rounds: f.rounds,
+		OnRound: func(l distributed.RoundLog) {
+			fmt.Fprintf(stdout, "round %3d  %s\n", l.Round, roundLine(l))
+		}}
+	res, err := distributed.Run(ctx, dcfg, ropt)
+	if err != nil {
+		return missingIsUsage(err)
+	}
+	fmt.Fprintf(stdout, "train done in %s: %d rounds of %d shards, best round %d\n", time.Since(start).Round(time.Second), res.Rounds, f.shards, res.BestRound)
+	printReport(stdout, "valid", res.Valid)
+	printReport(stdout, "test", res.Test)
+	fmt.Fprintf(stdout, "checkpoint %s\n", res.Checkpoint)
 	return nil
 }
 
@@ -279,4 +318,15 @@ func metricK(k string) int {
 		fmt.Sscan(k[i+1:], &n)
 	}
 	return n
+}
+
+func roundLine(l distributed.RoundLog) string {
+	line := fmt.Sprintf("loss %.4f  %6d windows  %5.1fs", l.Loss, l.Examples, l.Seconds)
+	if v, ok := l.Valid["NDCG@10"]; ok {
+		line += fmt.Sprintf("  valid HR@10 %.4f NDCG@10 %.4f", l.Valid["HR@10"], v)
+	}
+	if l.Best {
+		line += "  *"
+	}
+	return line
 }

@@ -111,6 +111,14 @@ func TestTrainEvaluateRecommend(t *testing.T) {
 			t.Fatalf("bad row %+v", r)
 		}
 	}
+	// Data-parallel rounds, each a Beam pipeline: two shards, one round.
+	rounds := filepath.Join(t.TempDir(), "rounds")
+	if code := run(context.Background(), []string{"train", "--config", config, "--shards", "2", "--rounds", "1", "--model-path", rounds}); code != 0 {
+		t.Fatalf("train --shards exit %d", code)
+	}
+	if _, err := os.Stat(filepath.Join(rounds, "best.ckpt")); err != nil {
+		t.Errorf("train --shards: %v", err)
+	}
 	// The same as Beam pipelines (prism): equal figures, per-user tables.
 	evalOut := filepath.Join(t.TempDir(), "eval")
 	if code := run(context.Background(), []string{"evaluate", "--data", data, "--checkpoint", filepath.Join(model, "best.ckpt"), "--pipeline", "--out", evalOut}); code != 0 {

@@ -88,7 +88,7 @@ func ReadFile(ctx context.Context, name string) ([]byte, error) {
 // WriteFileAtomic writes data to name so that name either keeps its old
 // content or has all of data: it writes name's sibling temp file and
 // renames it. The error of the final Close (where GCS commits an upload)
-// is checked.
+// is checked; on any failure the temp file is removed.
 func WriteFileAtomic(ctx context.Context, name string, data []byte) error {
 	fs, err := filesystem.New(ctx, name)
 	if err != nil {
@@ -109,7 +109,11 @@ func WriteFileAtomic(ctx context.Context, name string, data []byte) error {
 		removeQuietly(ctx, fs, tmp)
 		return fmt.Errorf("writing %s: %w", tmp, err)
 	}
-	return moveFile(ctx, fs, tmp, name)
+	if err := moveFile(ctx, fs, tmp, name); err != nil {
+		removeQuietly(ctx, fs, tmp)
+		return err
+	}
+	return nil
 }
 
 // moveFile renames oldpath to newpath: a rename where the filesystem has

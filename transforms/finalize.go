@@ -66,7 +66,9 @@ func (collectTempsFn) ExtractOutput(a tempList) tempList {
 // by an earlier run with another NNNNN are removed afterwards. It takes
 // PCollection<TempFile> and the single-element PCollection<Gate>, and
 // returns the single-element PCollection<Committed>. A job that fails
-// before this step leaves only temporary names behind.
+// before this step leaves only temporary names behind; when publishing
+// itself fails (on GCS each file is a copy and a delete, so publishing is
+// not atomic), the files already published are removed again.
 func FinalizeParquet(s beam.Scope, outDir string, temps, gate beam.PCollection) beam.PCollection {
 	s = s.Scope("transforms.FinalizeParquet")
 	all := beam.Combine(s, &collectTempsFn{}, temps)
@@ -92,11 +94,17 @@ func (f *finalizeFn) ProcessElement(ctx context.Context, temps tempList, gate Ga
 	slices.Sort(tables)
 	var out Committed
 	for _, table := range tables {
-		ct, err := commitTable(ctx, JoinPath(f.OutDir, table), table, byTable[table])
+		ct, err := publishTable(ctx, JoinPath(f.OutDir, table), table, byTable[table])
+		out.Tables = append(out.Tables, ct)
 		if err != nil {
+			unpublish(ctx, f.OutDir, out.Tables)
 			return err
 		}
-		out.Tables = append(out.Tables, ct)
+	}
+	for _, ct := range out.Tables {
+		if err := removeStale(ctx, JoinPath(f.OutDir, ct.Table), ct.Files); err != nil {
+			return err
+		}
 	}
 	emit(out)
 	return nil
@@ -105,37 +113,69 @@ func (f *finalizeFn) ProcessElement(ctx context.Context, temps tempList, gate Ga
 // PartName is the final name of part i of n.
 func PartName(i, n int) string { return fmt.Sprintf("part-%05d-of-%05d.parquet", i, n) }
 
-func commitTable(ctx context.Context, dir, table string, temps []TempFile) (CommittedTable, error) {
+// publishTable moves the temp files of table to their final names under
+// dir. The returned table lists the files published; on error it also
+// lists the one that failed, which may exist (a GCS "rename" is a copy and
+// a delete, and the delete may be what failed).
+func publishTable(ctx context.Context, dir, table string, temps []TempFile) (CommittedTable, error) {
 	ct := CommittedTable{Table: table}
 	fs, err := filesystem.New(ctx, dir)
 	if err != nil {
 		return ct, err
 	}
 	defer fs.Close()
-	keep := map[string]bool{}
 	for i, t := range temps {
 		final := JoinPath(dir, PartName(i, len(temps)))
-		if err := moveFile(ctx, fs, t.Path, final); err != nil {
+		err := moveFile(ctx, fs, t.Path, final)
+		ct.Files = append(ct.Files, final)
+		if err != nil {
 			return ct, fmt.Errorf("parquet sink: publishing %s: %w", table, err)
 		}
-		keep[final] = true
-		ct.Files = append(ct.Files, final)
 		ct.Rows += t.Rows
 	}
+	return ct, nil
+}
+
+// unpublish removes, as well as it can, the files a failed FinalizeParquet
+// already gave a final name, so that a job that fails while publishing
+// (on GCS a "rename" is a copy per object, so publishing is not atomic)
+// leaves no final-named part behind. Errors are ignored: the job is
+// failing with the error that caused this.
+func unpublish(ctx context.Context, outDir string, tables []CommittedTable) {
+	fs, err := filesystem.New(ctx, outDir)
+	if err != nil {
+		return
+	}
+	defer fs.Close()
+	for _, ct := range tables {
+		for _, f := range ct.Files {
+			removeQuietly(ctx, fs, f)
+		}
+	}
+}
+
+// removeStale removes the part files under dir that are not in keep: those
+// an earlier run with another part count left.
+func removeStale(ctx context.Context, dir string, keep []string) error {
+	fs, err := filesystem.New(ctx, dir)
+	if err != nil {
+		return err
+	}
+	defer fs.Close()
 	old, err := fs.List(ctx, JoinPath(dir, "part-*.parquet"))
 	if err != nil {
-		return ct, err
+		return err
 	}
 	for _, o := range old {
-		if !keep[o] {
+		if !slices.Contains(keep, o) {
 			if rm, ok := fs.(filesystem.Remover); ok {
 				if err := rm.Remove(ctx, o); err != nil {
-					return ct, fmt.Errorf("parquet sink: removing stale %s: %w", o, err)
+					return fmt.Errorf("parquet sink: removing stale %s: %w", o, err)
 				}
 			}
 		}
 	}
-	return ct, nil
+	return nil
 }
 
 // CleanTemp removes what a job left in its temp folder (all of it after a

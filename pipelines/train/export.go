@@ -79,17 +79,22 @@ func Export(ctx context.Context, cfg ExportConfig) (ExportResult, error) {
 		return res, err
 	}
 	res.Bytes = int64(len(data))
+	if err := transforms.WriteFileAtomic(ctx, cfg.Out, data); err != nil {
+		return res, fmt.Errorf("train: %w", err)
+	}
 	if cfg.Items != "-" {
 		res.Items = cfg.Items
 		if res.Items == "" {
 			res.Items = ItemsPath(cfg.Out)
 		}
 		if err := writeItems(ctx, res.Items, m, ck.Vocab, cfg.Checkpoint); err != nil {
+			// The pair is one artifact: take the model back rather than
+			// leave it without its item table.
+			if _, rmErr := transforms.RemoveGlob(ctx, cfg.Out); rmErr != nil {
+				err = fmt.Errorf("%w (and removing %s: %v)", err, cfg.Out, rmErr)
+			}
 			return res, err
 		}
-	}
-	if err := transforms.WriteFileAtomic(ctx, cfg.Out, data); err != nil {
-		return res, fmt.Errorf("train: %w", err)
 	}
 	if cfg.Data == "" {
 		return res, nil

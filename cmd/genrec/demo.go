@@ -123,8 +123,9 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, out string, cfg synt
 		metrics[s.Name()] = rep
 	}
 	tcfg := demoTrainConfig(pcfg.OutDir, transforms.JoinPath(out, "hstu"), cfg.Seed)
-	fmt.Fprintf(stdout, "\ntraining HSTU (%d layers, d=%d, %d negatives) on %s:\n", tcfg.Transformer.NumLayers, tcfg.Transformer.HiddenSize, tcfg.Loss.Negatives, pcfg.OutDir)
-	if err := runTrain(ctx, stdout, stderr, tcfg); err != nil {
+	fmt.Fprintf(stdout, "\ntraining HSTU (%d layers, d=%d, %d negatives) on %s, one Beam pipeline per epoch (one shard: the same weights as the in-process trainer):\n",
+		tcfg.Transformer.NumLayers, tcfg.Transformer.HiddenSize, tcfg.Loss.Negatives, pcfg.OutDir)
+	if err := runRounds(ctx, stdout, tcfg, trainFlags{shards: 1, runner: &runners.Options{}}); err != nil {
 		return err
 	}
 	// Evaluate and recommend as Beam pipelines (prism), then export.

@@ -148,8 +148,8 @@ func newPredictCmd() *cobra.Command {
 		Use:   "predict",
 		Short: "Write click probabilities of a ranking model for every row of a split as Parquet",
 		Long: `predict loads a ranking checkpoint (genrec train on a task: ranking folder)
-and writes one Parquet row per impression of --split, in the ranking
-table's order, atomically:
+and writes one Parquet row per impression of --split, ordered by user and
+time, atomically:
 
   user, item (original tokens), timestamp, label, probability, split`,
 		Example: `  genrec predict --data out/ml-100k-ranking --checkpoint out/ml-100k-ranking/hstu/model/best.ckpt --out out/ml-100k-ranking/pred.parquet`,

@@ -2,8 +2,10 @@ package train
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/genrec/genrec/features"
 	"github.com/genrec/genrec/pipelines/preprocess"
@@ -55,6 +57,12 @@ func LoadData(ctx context.Context, dir string) (*Data, error) {
 	if len(rows) == 0 {
 		return nil, fmt.Errorf("train: %s holds no sequences", transforms.JoinPath(dir, transforms.TableSequences))
 	}
+	// The pipeline writes rows in bundle order, which varies from run to
+	// run; a fixed order makes the same seed give the same model on any
+	// preprocess run of the same input.
+	slices.SortStableFunc(rows, func(a, b transforms.SequenceRow) int {
+		return cmp.Or(cmp.Compare(a.User, b.User), cmp.Compare(a.Split, b.Split), cmp.Compare(a.Window, b.Window), cmp.Compare(a.Target, b.Target))
+	})
 	vrows, err := transforms.LoadTable[transforms.VocabRow](ctx, transforms.JoinPath(dir, transforms.TableVocab))
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)

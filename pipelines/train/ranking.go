@@ -2,11 +2,13 @@ package train
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/parquet-go/parquet-go"
 
@@ -54,6 +56,11 @@ func LoadRankingData(ctx context.Context, dir string) (*RankingData, error) {
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
+	// A fixed order whatever the pipeline's bundle order (see LoadData).
+	slices.SortStableFunc(rows, func(a, b transforms.RankingRow) int {
+		return cmp.Or(cmp.Compare(a.User, b.User), cmp.Compare(a.Timestamp, b.Timestamp), cmp.Compare(a.Item, b.Item),
+			cmp.Compare(a.Label, b.Label), cmp.Compare(len(a.History), len(b.History)))
+	})
 	vrows, err := transforms.LoadTable[transforms.VocabRow](ctx, transforms.JoinPath(dir, transforms.TableVocab))
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
@@ -244,8 +251,8 @@ func loadRanking(ctx context.Context, checkpoint, dir string) (*ranking.Trainer,
 	return t, d, err
 }
 
-// PredictionRow is one row of PredictRanking's Parquet output, in the
-// ranking table's order.
+// PredictionRow is one row of PredictRanking's Parquet output, in
+// LoadRankingData's order (by user, then time).
 type PredictionRow struct {
 	User        string  `parquet:"user"`
 	Item        string  `parquet:"item"`
@@ -264,8 +271,8 @@ type PredictConfig struct {
 }
 
 // PredictRanking writes the click probability of every row of a split,
-// aligned with the ranking table's rows (their user, item, time and
-// label beside it), atomically. It returns the number of rows written.
+// aligned with LoadRankingData's rows (their user, item, time and label
+// beside it), atomically. It returns the number of rows written.
 func PredictRanking(ctx context.Context, cfg PredictConfig) (int, error) {
 	if cfg.Out == "" {
 		return 0, fmt.Errorf("train: no output file: set --out")

@@ -22,7 +22,7 @@ import (
 //	go test -run '^$' -bench BenchmarkEvaluate -benchtime 1x ./pipelines/evaluate/
 func BenchmarkEvaluate(b *testing.B) {
 	ctx := context.Background()
-	for _, users := range []int{1000, 4000} {
+	for _, users := range []int{1000, 4000, 16000} {
 		dir := b.TempDir()
 		data := makeData(b, dir, users, 1000)
 		sum, err := preprocess.ReadSummary(ctx, data)

@@ -1,10 +1,9 @@
 package distributed_test
 
 import (
-	"bytes"
 	"context"
+	"github.com/genrec/genrec/pipelines/internal/pipetest"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -15,34 +14,14 @@ import (
 	"github.com/genrec/genrec/models/hstu"
 	"github.com/genrec/genrec/models/sequential"
 	"github.com/genrec/genrec/models/trainer"
-	"github.com/genrec/genrec/pipelines/preprocess"
 	"github.com/genrec/genrec/pipelines/train"
-	"github.com/genrec/genrec/runners"
-	"github.com/genrec/genrec/transforms/synthetic"
 )
 
 func TestMain(m *testing.M) { ptest.Main(m) }
 
-// makeData writes a synthetic data set of users and items under dir and
-// preprocesses it (windows of at most 20 items); it returns the
-// preprocess output folder.
+// makeData is the shared fixture: a preprocessed synthetic data set.
 func makeData(tb testing.TB, dir string, users, items int) string {
-	tb.Helper()
-	cfg := synthetic.DefaultConfig()
-	cfg.Users, cfg.Items, cfg.MeanLength = users, items, 15
-	var b bytes.Buffer
-	if _, err := synthetic.WriteInteractionsCSV(&b, cfg); err != nil {
-		tb.Fatal(err)
-	}
-	input := filepath.Join(dir, "interactions.csv")
-	if err := os.WriteFile(input, b.Bytes(), 0o644); err != nil {
-		tb.Fatal(err)
-	}
-	pcfg := preprocess.Config{Inputs: []string{input}, Format: "table", OutDir: filepath.Join(dir, "data"), MaxSeqLen: 20}
-	if _, err := preprocess.Run(context.Background(), pcfg, runners.Options{}); err != nil {
-		tb.Fatal(err)
-	}
-	return pcfg.OutDir
+	return pipetest.MakeData(tb, dir, users, items, 0)
 }
 
 var (

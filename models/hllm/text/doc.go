@@ -1,0 +1,19 @@
+// Package text is HLLM's item text encoder (Chen et al. 2024, arXiv
+// 2409.12740): a BERT-family transformer that turns an item's text (title,
+// tags, description) into one vector, for inference in float32.
+//
+// LoadBERT reads a HuggingFace model folder (config.json, vocab.txt,
+// model.safetensors in float32, BertModel tensor names); nothing is
+// downloaded, so a model name such as "bert-base-uncased" is an error that
+// says how to fetch the folder. Tokenizer is BertTokenizer's WordPiece
+// (basic cleaning, lower-casing and accent stripping, punctuation and CJK
+// splitting, greedy longest-match-first pieces). BERT.Encode tokenizes,
+// runs the encoder on each text at its own length and pools the last hidden
+// states by the [CLS] position or the mean over the tokens.
+//
+// The fast forward packs all texts' tokens into one matrix for the dense
+// layers (gonum BLAS through models/kernels) and runs attention per text
+// and head in parallel; referenceHidden is the slow float64 loop version
+// tests compare it with, and testdata/bert_torch.py an independent PyTorch
+// implementation.
+package text

@@ -1,0 +1,114 @@
+package embeditems
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/genrec/genrec/models/hllm/itemtext"
+	"github.com/genrec/genrec/models/hllm/text"
+	"github.com/genrec/genrec/pipelines/train"
+	"github.com/genrec/genrec/transforms"
+)
+
+// Config configures the pipeline. Paths may be local or gs:// (a BERT
+// encoder folder must be local).
+type Config struct {
+	Items    string // item metadata file (u.item, movies.dat, movies.csv, *item2attributes.json)
+	Format   string // transforms.ItemFormat; "" detects it from the file name
+	Tags     string // optional MovieLens tags.csv (userId,movieId,tag,timestamp)
+	MaxTags  int    // most frequent distinct tags kept per item; default 20
+	Data     string // optional preprocess folder: keep only its items, keyed by their "item_id" ids
+	Template string // itemtext template; default itemtext.DefaultTemplate
+	Encoder  string // "hashed" (default) or a local BERT folder
+	Dim      int    // hashed encoder dimension; default 64
+	Pooling  string // BERT pooling, text.PoolMean (default) or text.PoolCLS
+	// BatchSize is the number of texts encoded per call; default 64.
+	BatchSize int
+	Out       string // output folder
+	// RunID names this run's temporary folder under Out; "" picks one.
+	RunID string
+}
+
+// Output names under Config.Out.
+const (
+	EmbeddingsTable = "item_embeddings.parquet"
+	EncoderHashed   = "hashed"
+)
+
+// WithDefaults fills the zero fields.
+func (c Config) WithDefaults() Config {
+	if c.MaxTags == 0 {
+		c.MaxTags = 20
+	}
+	if c.Template == "" {
+		c.Template = itemtext.DefaultTemplate
+	}
+	if c.Encoder == "" {
+		c.Encoder = EncoderHashed
+	}
+	if c.Dim == 0 {
+		c.Dim = 64
+	}
+	if c.Pooling == "" {
+		c.Pooling = text.PoolMean
+	}
+	if c.BatchSize == 0 {
+		c.BatchSize = 64
+	}
+	if c.RunID == "" {
+		c.RunID = train.NewRunID()
+	}
+	return c
+}
+
+// Validate checks a config with defaults filled.
+func (c Config) Validate() error {
+	switch {
+	case c.Items == "":
+		return fmt.Errorf("embeditems: no items file")
+	case c.Out == "":
+		return fmt.Errorf("embeditems: no output folder")
+	case c.BatchSize < 0 || c.Dim < 0 || c.MaxTags < 0:
+		return fmt.Errorf("embeditems: negative batch size, dimension or tag count")
+	case c.Pooling != text.PoolMean && c.Pooling != text.PoolCLS:
+		return fmt.Errorf("embeditems: pooling %q (want %q or %q)", c.Pooling, text.PoolMean, text.PoolCLS)
+	}
+	if c.Format != "" {
+		if _, err := transforms.ParseItemFormat(c.Format); err != nil {
+			return fmt.Errorf("embeditems: %w", err)
+		}
+	} else if _, err := transforms.DetectItemFormat(c.Items); err != nil {
+		return fmt.Errorf("embeditems: %w", err)
+	}
+	if _, err := itemtext.NewTemplate(c.Template); err != nil {
+		return err
+	}
+	if c.Encoder != EncoderHashed && strings.Contains(c.Encoder, "://") {
+		return fmt.Errorf("embeditems: encoder %q: a BERT folder must be local", c.Encoder)
+	}
+	return nil
+}
+
+// TempDir is where the run writes before it publishes.
+func (c Config) TempDir() string { return transforms.JoinPath(c.Out, "_temporary", c.RunID) }
+
+func (c Config) format() transforms.ItemFormat {
+	if c.Format != "" {
+		f, _ := transforms.ParseItemFormat(c.Format)
+		return f
+	}
+	f, _ := transforms.DetectItemFormat(c.Items)
+	return f
+}
+
+// LoadEncoder builds the encoder a config names.
+func LoadEncoder(encoder string, dim int, pooling string) (itemtext.Encoder, error) {
+	if encoder == EncoderHashed || encoder == "" {
+		return itemtext.HashedNGram{Dimension: dim}, nil
+	}
+	e, err := itemtext.LoadBERTEncoder(encoder, pooling)
+	if err != nil {
+		return nil, fmt.Errorf("embeditems: encoder %s: %w", encoder, err)
+	}
+	return e, nil
+}

@@ -39,10 +39,12 @@ test-short:
 
 ## bench: throughput and memory figures (preprocess pipeline vs in-memory floor, parsers, metrics, training,
 ## serving: genrec's Go forward beside the exported ONNX file in onnxruntime, float32 and int8;
-## ranking: M-FALCON candidates/s beside one forward per candidate)
+## ranking: M-FALCON candidates/s beside one forward per candidate; HLLM item encoders: items/s of the
+## hashed n-gram encoder and of a BERT-base-shaped model; embed-items pipeline items/s is in ./pipelines/...)
 bench: bench-train
 	$(GO) test $(TAGFLAG) -run '^$$' -bench Serve -benchtime 2s ./export/onnx/
 	$(GO) test $(TAGFLAG) -run '^$$' -bench Candidates -benchtime 3x ./models/hstu/
+	$(GO) test $(TAGFLAG) -run '^$$' -bench . -benchtime 1x ./models/hllm/...
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./pipelines/...
 	$(GO) test -run '^$$' -bench . -benchmem ./transforms/... ./eval/...
 

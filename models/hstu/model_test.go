@@ -1,6 +1,8 @@
 package hstu
 
 import (
+	"fmt"
+	"github.com/genrec/genrec/models/internal/gradcheck"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -218,38 +220,7 @@ func TestBackwardFiniteDifferences(t *testing.T) {
 		}
 		randomize(m, rng)
 		b := testBatch(rng, cfg.Items, cfg.MaxSeqLen, []int{4, 6, 1})
-		w := make([]float64, b.B*cfg.MaxSeqLen*cfg.Transformer.HiddenSize)
-		for i := range w {
-			w[i] = rng.Float64()*2 - 1
-		}
-		loss := func() float64 {
-			out := m.Forward(b, rand.New(rand.NewPCG(9, 9)))
-			s := 0.0
-			for i := range out {
-				s += w[i] * out[i]
-			}
-			return s
-		}
-		loss()
-		for _, p := range m.Params() {
-			p.ZeroGrad()
-		}
-		m.Backward(w)
-		for _, p := range m.Params() {
-			for i := range p.Value {
-				old := p.Value[i]
-				p.Value[i] = old + 1e-6
-				fp := loss()
-				p.Value[i] = old - 1e-6
-				fm := loss()
-				p.Value[i] = old
-				want := (fp - fm) / 2e-6
-				got := p.Grad[i]
-				if math.Abs(got-want) > 1e-6*(1+math.Abs(want)) {
-					t.Fatalf("window %d: %s[%d]: grad %.9g, finite difference %.9g", window, p.Name, i, got, want)
-				}
-			}
-		}
+		gradcheck.Check(t, m, b, rng, 9, fmt.Sprintf("window %d: ", window))
 	}
 }
 

@@ -1,7 +1,7 @@
 package sasrec
 
 import (
-	"math"
+	"github.com/genrec/genrec/models/internal/gradcheck"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -36,37 +36,7 @@ func TestBackwardFiniteDifferences(t *testing.T) {
 		}
 	}
 	b := testBatch(rng, cfg.Items, cfg.MaxSeqLen, []int{5, 1, 3})
-	w := make([]float64, b.B*b.L*cfg.Hidden)
-	for i := range w {
-		w[i] = rng.Float64()*2 - 1
-	}
-	loss := func() float64 {
-		out := m.Forward(b, rand.New(rand.NewPCG(5, 5)))
-		s := 0.0
-		for i := range out {
-			s += w[i] * out[i]
-		}
-		return s
-	}
-	loss()
-	for _, p := range m.Params() {
-		p.ZeroGrad()
-	}
-	m.Backward(w)
-	for _, p := range m.Params() {
-		for i := range p.Value {
-			old := p.Value[i]
-			p.Value[i] = old + 1e-6
-			fp := loss()
-			p.Value[i] = old - 1e-6
-			fm := loss()
-			p.Value[i] = old
-			want := (fp - fm) / 2e-6
-			if got := p.Grad[i]; math.Abs(got-want) > 1e-6*(1+math.Abs(want)) {
-				t.Fatalf("%s[%d]: grad %.9g, finite difference %.9g", p.Name, i, got, want)
-			}
-		}
-	}
+	gradcheck.Check(t, m, b, rng, 5, "")
 }
 
 // TestCausal checks that a position's output does not depend on later

@@ -260,19 +260,26 @@ func LoadCheckpoint(ctx context.Context, path string) (*Model, *export.Checkpoin
 	if err != nil {
 		return nil, nil, err
 	}
+	m, err := FromCheckpoint(ck, path)
+	return m, ck, err
+}
+
+// FromCheckpoint rebuilds the ranking model of a loaded checkpoint (read
+// from path, which errors name).
+func FromCheckpoint(ck *export.Checkpoint, path string) (*Model, error) {
 	var cfg Config
 	if err := json.Unmarshal(ck.ModelConfig, &cfg); err != nil {
-		return nil, nil, fmt.Errorf("ranking: %s: model configuration: %w", path, err)
+		return nil, fmt.Errorf("ranking: %s: model configuration: %w", path, err)
 	}
 	m, err := New(cfg, rand.New(rand.NewPCG(0, 0)))
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if m.Name() != ck.Model {
-		return nil, nil, fmt.Errorf("ranking: %s holds a %q model, not a ranking model", path, ck.Model)
+		return nil, fmt.Errorf("ranking: %s holds a %q model, not a ranking model", path, ck.Model)
 	}
 	if err := trainer.LoadWeights(m.Params(), ck); err != nil {
-		return nil, nil, fmt.Errorf("ranking: %s: %w", path, err)
+		return nil, fmt.Errorf("ranking: %s: %w", path, err)
 	}
-	return m, ck, nil
+	return m, nil
 }

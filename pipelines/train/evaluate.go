@@ -20,18 +20,25 @@ func LoadModel(ctx context.Context, path string) (sequential.Model, ModelConfig,
 	if err != nil {
 		return nil, ModelConfig{}, nil, err
 	}
+	m, mc, err := ModelFromCheckpoint(ck, path)
+	return m, mc, ck, err
+}
+
+// ModelFromCheckpoint rebuilds the model of a loaded checkpoint (read from
+// path, which errors name).
+func ModelFromCheckpoint(ck *export.Checkpoint, path string) (sequential.Model, ModelConfig, error) {
 	mc, err := ParseModelConfig(ck.ModelConfig)
 	if err != nil {
-		return nil, mc, nil, fmt.Errorf("%s: %w", path, err)
+		return nil, mc, fmt.Errorf("%s: %w", path, err)
 	}
 	m, err := BuildModel(mc, 0)
 	if err != nil {
-		return nil, mc, nil, fmt.Errorf("%s: %w", path, err)
+		return nil, mc, fmt.Errorf("%s: %w", path, err)
 	}
 	if err := trainer.LoadWeights(m.Params(), ck); err != nil {
-		return nil, mc, nil, fmt.Errorf("%s: %w", path, err)
+		return nil, mc, fmt.Errorf("%s: %w", path, err)
 	}
-	return m, mc, ck, nil
+	return m, mc, nil
 }
 
 // loadTrained loads a checkpoint's model and the data folder it is used

@@ -61,10 +61,14 @@ func Export(ctx context.Context, cfg ExportConfig) (ExportResult, error) {
 			return res, fmt.Errorf("train: checking the export on %s needs onnxruntime: %w", cfg.Data, err)
 		}
 	}
-	if ck, err := export.LoadCheckpoint(ctx, cfg.Checkpoint); err == nil && strings.HasSuffix(ck.Model, "-ranking") {
-		return exportRanking(ctx, cfg)
+	ck, err := export.LoadCheckpoint(ctx, cfg.Checkpoint)
+	if err != nil {
+		return res, err
 	}
-	m, mc, ck, err := LoadModel(ctx, cfg.Checkpoint)
+	if strings.HasSuffix(ck.Model, "-ranking") {
+		return exportRanking(ctx, cfg, ck)
+	}
+	m, mc, err := ModelFromCheckpoint(ck, cfg.Checkpoint)
 	if err != nil {
 		return res, err
 	}
@@ -139,9 +143,9 @@ func writeItems(ctx context.Context, out string, m sequential.Model, vocabJSON [
 // exportRanking writes a ranking checkpoint's model as ONNX (history +
 // candidate -> probability) and with Data scores the test split with the
 // file and with the Go model.
-func exportRanking(ctx context.Context, cfg ExportConfig) (ExportResult, error) {
+func exportRanking(ctx context.Context, cfg ExportConfig, ck *export.Checkpoint) (ExportResult, error) {
 	res := ExportResult{Out: cfg.Out}
-	m, ck, err := ranking.LoadCheckpoint(ctx, cfg.Checkpoint)
+	m, err := ranking.FromCheckpoint(ck, cfg.Checkpoint)
 	if err != nil {
 		return res, err
 	}
@@ -161,7 +165,7 @@ func exportRanking(ctx context.Context, cfg ExportConfig) (ExportResult, error) 
 	if cfg.Data == "" {
 		return res, nil
 	}
-	t, d, err := loadRanking(ctx, cfg.Checkpoint, cfg.Data)
+	t, d, err := rankingOn(ctx, m, cfg.Checkpoint, cfg.Data)
 	if err != nil {
 		return res, err
 	}

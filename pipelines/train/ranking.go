@@ -240,6 +240,12 @@ func loadRanking(ctx context.Context, checkpoint, dir string) (*ranking.Trainer,
 	if err != nil {
 		return nil, nil, err
 	}
+	return rankingOn(ctx, m, checkpoint, dir)
+}
+
+// rankingOn loads the ranking folder dir for the model of checkpoint and
+// checks that the two have the same catalogue.
+func rankingOn(ctx context.Context, m *ranking.Model, checkpoint, dir string) (*ranking.Trainer, *RankingData, error) {
 	d, err := LoadRankingData(ctx, dir)
 	if err != nil {
 		return nil, nil, err

@@ -70,25 +70,36 @@ func LastEmbeddings(m Model, b *Batch) []float32 {
 	return out
 }
 
-// scoreBatches calls fn with each batch of rows idx (batch rows at a time)
+// Scorer ranks and recommends with a model and its L2-normalised item
+// table, normalised once (callers that score many batches with one model,
+// such as a pipeline's DoFn, keep one). Not safe for concurrent use.
+type Scorer struct {
+	M      Model
+	Items  []float32 // ItemEmbeddings(M)
+	scores []float32
+}
+
+// NewScorer normalises m's item table.
+func NewScorer(m Model) *Scorer { return &Scorer{M: m, Items: ItemEmbeddings(m)} }
+
+// batches calls fn with each batch of rows idx (batch rows at a time)
 // and their full-catalogue scores (B x catalogue), users embedded at their
 // last position and items L2-normalised.
-func scoreBatches(m Model, rows []transforms.SequenceRow, idx []int, batch int, fn func(b *Batch, scores []float32) error) error {
+func (s *Scorer) batches(rows []transforms.SequenceRow, idx []int, batch int, fn func(b *Batch, scores []float32) error) error {
 	if batch <= 0 {
 		batch = 256
 	}
-	items := ItemEmbeddings(m)
+	m := s.M
 	n, d := m.ItemTable().Rows(), m.Dim()
-	var scores []float32
 	for lo := 0; lo < len(idx); lo += batch {
 		b, err := NewBatch(rows, idx[lo:min(lo+batch, len(idx))], m.MaxLen(), false)
 		if err != nil {
 			return err
 		}
 		users := LastEmbeddings(m, b)
-		scores = Grow(scores, b.B*n)
-		kernels.Gemm(false, true, b.B, n, d, 1, users, d, items, d, 0, scores, n)
-		if err := fn(b, scores); err != nil {
+		s.scores = Grow(s.scores, b.B*n)
+		kernels.Gemm(false, true, b.B, n, d, 1, users, d, s.Items, d, 0, s.scores, n)
+		if err := fn(b, s.scores); err != nil {
 			return err
 		}
 	}
@@ -98,9 +109,14 @@ func scoreBatches(m Model, rows []transforms.SequenceRow, idx []int, batch int, 
 // Rank returns where each row of idx ranks its Target among all items
 // (id 0 and the user's history masked, ties pessimistic as eval.RankOf).
 func Rank(m Model, rows []transforms.SequenceRow, idx []int, hist History, batch int) ([]eval.UserRank, error) {
-	n := m.ItemTable().Rows()
+	return NewScorer(m).Rank(rows, idx, hist, batch)
+}
+
+// Rank is the package's Rank with s's model and item table.
+func (s *Scorer) Rank(rows []transforms.SequenceRow, idx []int, hist History, batch int) ([]eval.UserRank, error) {
+	n := s.M.ItemTable().Rows()
 	ranks := make([]eval.UserRank, 0, len(idx))
-	err := scoreBatches(m, rows, idx, batch, func(b *Batch, scores []float32) error {
+	err := s.batches(rows, idx, batch, func(b *Batch, scores []float32) error {
 		out := make([]eval.UserRank, b.B)
 		errs := make([]error, b.B)
 		kernels.Parallel(b.B, func(i int) {
@@ -186,6 +202,11 @@ type Recommendation struct {
 // row's whole sequence (Items and Target: the next item after the last
 // known one), with id 0 and the user's history masked when hist is non-nil.
 func Predict(m Model, rows []transforms.SequenceRow, idx []int, hist History, k, batch int) ([]Recommendation, error) {
+	return NewScorer(m).Predict(rows, idx, hist, k, batch)
+}
+
+// Predict is the package's Predict with s's model and item table.
+func (s *Scorer) Predict(rows []transforms.SequenceRow, idx []int, hist History, k, batch int) ([]Recommendation, error) {
 	if k <= 0 {
 		return nil, fmt.Errorf("sequential: top-k must be positive, got %d", k)
 	}
@@ -199,9 +220,9 @@ func Predict(m Model, rows []transforms.SequenceRow, idx []int, hist History, k,
 		r.TargetTimestamp = r.Timestamps[len(r.Timestamps)-1]
 		shifted[i], pos[i] = r, i
 	}
-	n := m.ItemTable().Rows()
+	n := s.M.ItemTable().Rows()
 	out := make([]Recommendation, len(idx))
-	err := scoreBatches(m, shifted, pos, batch, func(b *Batch, scores []float32) error {
+	err := s.batches(shifted, pos, batch, func(b *Batch, scores []float32) error {
 		kernels.Parallel(b.B, func(i int) {
 			r := &shifted[b.Rows[i]]
 			var h []int32

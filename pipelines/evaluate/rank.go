@@ -9,7 +9,6 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/genrec/genrec/eval"
-	"github.com/genrec/genrec/models/kernels"
 	"github.com/genrec/genrec/models/sequential"
 	"github.com/genrec/genrec/pipelines/train"
 	"github.com/genrec/genrec/transforms"
@@ -95,11 +94,9 @@ type rankUsersFn struct {
 	Items      int // the catalogue size the checkpoint must have
 	BatchSize  int
 
-	m      sequential.Model
-	items  []float32 // L2-normalised item table, catalogue x dim
+	scorer *sequential.Scorer // the model and its normalised item table
 	rows   []transforms.SequenceRow
-	hist   [][]int32 // sorted history mask of rows[i]'s user
-	scores []float32
+	hist   sequential.History // the buffered users' masks
 }
 
 func (f *rankUsersFn) Setup(ctx context.Context) error {
@@ -110,13 +107,13 @@ func (f *rankUsersFn) Setup(ctx context.Context) error {
 	if mc.Items != f.Items {
 		return fmt.Errorf("evaluate: %s now holds a model of %d items, not the %d the pipeline was built for", f.Checkpoint, mc.Items-1, f.Items-1)
 	}
-	f.m, f.items = m, sequential.ItemEmbeddings(m)
+	f.scorer = sequential.NewScorer(m)
 	return nil
 }
 
 // StartBundle drops what a failed bundle may have left buffered.
 func (f *rankUsersFn) StartBundle(_ context.Context, _ func(UserMetrics)) {
-	f.rows, f.hist = f.rows[:0], f.hist[:0]
+	f.rows, f.hist = f.rows[:0], sequential.History{}
 }
 
 func (f *rankUsersFn) ProcessElement(ctx context.Context, user int64, iter func(*transforms.SequenceRow) bool, emit func(UserMetrics)) error {
@@ -127,10 +124,10 @@ func (f *rankUsersFn) ProcessElement(ctx context.Context, user int64, iter func(
 		r = transforms.SequenceRow{}
 	}
 	// The user's rows only: sequential.Histories restricted to one user.
-	h := sequential.Histories(rows, f.Split)[user]
+	f.hist[user] = sequential.Histories(rows, f.Split)[user]
 	for _, r := range rows {
 		if r.Split == f.Split {
-			f.rows, f.hist = append(f.rows, r), append(f.hist, h)
+			f.rows = append(f.rows, r)
 		}
 	}
 	if len(f.rows) >= max(f.BatchSize, 1) {
@@ -143,44 +140,24 @@ func (f *rankUsersFn) FinishBundle(ctx context.Context, emit func(UserMetrics)) 
 	return f.flush(emit)
 }
 
-// flush ranks the buffered rows as sequential.Rank does: the user
+// flush ranks the buffered rows with sequential.Rank's code (the user
 // embedding at the last position against every L2-normalised item, id 0
-// and the user's history masked, ties pessimistic.
+// and the user's history masked, ties pessimistic) and emits their metrics.
 func (f *rankUsersFn) flush(emit func(UserMetrics)) error {
 	if len(f.rows) == 0 {
 		return nil
 	}
-	defer func() { f.rows, f.hist = f.rows[:0], f.hist[:0] }()
-	n, d := f.m.ItemTable().Rows(), f.m.Dim()
+	defer func() { f.rows, f.hist = f.rows[:0], sequential.History{} }()
 	idx := make([]int, len(f.rows))
 	for i := range idx {
 		idx[i] = i
 	}
-	b, err := sequential.NewBatch(f.rows, idx, f.m.MaxLen(), false)
+	ranks, err := f.scorer.Rank(f.rows, idx, f.hist, len(idx))
 	if err != nil {
-		return fmt.Errorf("evaluate: %w", err)
+		return fmt.Errorf("evaluate: %s rows: %w", f.Split, err)
 	}
-	users := sequential.LastEmbeddings(f.m, b)
-	f.scores = sequential.Grow(f.scores, b.B*n)
-	kernels.Gemm(false, true, b.B, n, d, 1, users, d, f.items, d, 0, f.scores, n)
-	out := make([]UserMetrics, b.B)
-	errs := make([]error, b.B)
-	kernels.Parallel(b.B, func(i int) {
-		r := &f.rows[i]
-		if r.Target <= 0 || int(r.Target) >= n {
-			errs[i] = fmt.Errorf("target item %d is not in the catalogue of %d", r.Target, n-1)
-			return
-		}
-		rank, cands, err := sequential.RankMasked(f.scores[i*n:(i+1)*n], int(r.Target), f.hist[i])
-		out[i], errs[i] = userMetrics(r, rank, cands), err
-	})
-	for i, err := range errs {
-		if err != nil {
-			return fmt.Errorf("evaluate: user %q (%s row): %w", f.rows[i].UserKey, f.Split, err)
-		}
-	}
-	for _, m := range out {
-		emit(m)
+	for i, r := range ranks {
+		emit(userMetrics(&f.rows[i], r.Rank, r.NumCandidates))
 	}
 	return nil
 }

@@ -69,8 +69,8 @@ type recommendFn struct {
 	BatchSize    int
 	ModelVersion string
 
-	m      sequential.Model
-	tokens []string // tokens[id-1] is item id's token
+	m      *sequential.Scorer // the model and its normalised item table, built in Setup
+	tokens []string           // tokens[id-1] is item id's token
 	rows   []transforms.SequenceRow
 	hist   sequential.History
 }
@@ -99,7 +99,7 @@ func (f *recommendFn) Setup(ctx context.Context) error {
 			return fmt.Errorf("recommend: %s was trained on another catalogue than %s (same size, other items): use it on the data it was trained on", f.Checkpoint, f.Data)
 		}
 	}
-	f.m, f.tokens, f.hist = m, vocab.Tokens, sequential.History{}
+	f.m, f.tokens, f.hist = sequential.NewScorer(m), vocab.Tokens, sequential.History{}
 	return nil
 }
 
@@ -167,8 +167,9 @@ func latest(rows []transforms.SequenceRow) transforms.SequenceRow {
 	return best
 }
 
-// flush predicts for the buffered users with sequential.Predict, the
-// function train.Recommend calls, and emits their rows.
+// flush predicts for the buffered users as sequential.Predict (which
+// train.Recommend calls) does, with the item table normalised once in
+// Setup, and emits their rows.
 func (f *recommendFn) flush(ctx context.Context, emit func(Recommendation)) error {
 	if len(f.rows) == 0 {
 		return nil
@@ -178,7 +179,7 @@ func (f *recommendFn) flush(ctx context.Context, emit func(Recommendation)) erro
 	for i := range idx {
 		idx[i] = i
 	}
-	recs, err := sequential.Predict(f.m, f.rows, idx, f.hist, f.K, f.BatchSize)
+	recs, err := f.m.Predict(f.rows, idx, f.hist, f.K, f.BatchSize)
 	if err != nil {
 		return fmt.Errorf("recommend: %w", err)
 	}

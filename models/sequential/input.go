@@ -81,8 +81,9 @@ func (s *Side[T]) list(key int64) []int32 {
 	return s.Lists[key]
 }
 
-// add adds key's mean embedding to row.
-func (s *Side[T]) add(key int64, row []T) {
+// AddMean adds key's mean embedding to row; a nil s or a key without rows
+// adds nothing.
+func (s *Side[T]) AddMean(key int64, row []T) {
 	rows := s.list(key)
 	if len(rows) == 0 {
 		return
@@ -92,10 +93,6 @@ func (s *Side[T]) add(key int64, row []T) {
 		kernels.Axpy(w, s.Table.Value[int(r)*d:(int(r)+1)*d], row)
 	}
 }
-
-// AddMean adds key's mean embedding to row; a nil s or a key without
-// rows adds nothing.
-func (s *Side[T]) AddMean(key int64, row []T) { s.add(key, row) }
 
 // backward accumulates the table's gradient from drow, the gradient of a
 // row that key's mean was added to.
@@ -142,9 +139,9 @@ func (in *Input[T]) Forward(b *Batch, p float64, rng *rand.Rand) []T {
 		for c := range row {
 			row[c] = row[c]*sq + pos[c]
 		}
-		in.ItemSide.add(int64(in.ids[j]), row)
+		in.ItemSide.AddMean(int64(in.ids[j]), row)
 		if in.UserSide != nil {
-			in.UserSide.add(b.Users[pr/l], row)
+			in.UserSide.AddMean(b.Users[pr/l], row)
 		}
 	}
 	in.acts = in.acts[:0]

@@ -24,7 +24,8 @@ const (
 	// release date|IMDb URL|19 genre flags, ISO-8859-1 text.
 	ItemsML100K ItemFormat = "ml-100k-items"
 	// ItemsMLCSV is MovieLens latest movies.csv: header movieId,title,genres,
-	// quoted CSV, UTF-8; "(no genres listed)" means none.
+	// quoted CSV, UTF-8; "(no genres listed)" means none. The demo's
+	// items.csv (header item,title,category) has the same layout.
 	ItemsMLCSV ItemFormat = "ml-csv-movies"
 	// ItemsS3RecAttrs is S3-Rec's *_item2attributes.json, one JSON object
 	// {"item": [attribute ids]}; the ids become ItemMeta.Genres.
@@ -47,14 +48,14 @@ func ParseItemFormat(s string) (ItemFormat, error) {
 }
 
 // DetectItemFormat guesses the ItemFormat from a file name: movies.dat,
-// u.item, movies.csv or *item2attributes.json.
+// u.item, movies.csv (or the demo's items.csv) or *item2attributes.json.
 func DetectItemFormat(path string) (ItemFormat, error) {
 	switch base := strings.ToLower(filepath.Base(path)); {
 	case base == "movies.dat":
 		return ItemsML1M, nil
 	case base == "u.item":
 		return ItemsML100K, nil
-	case base == "movies.csv":
+	case base == "movies.csv", base == "items.csv":
 		return ItemsMLCSV, nil
 	case strings.HasSuffix(base, "item2attributes.json"):
 		return ItemsS3RecAttrs, nil
@@ -138,7 +139,7 @@ func moviesCSVFn(emit func(ItemMeta) error) csvFn {
 	return func(n int64, rec []string, text string) (string, error) {
 		if first {
 			first = false
-			if strings.EqualFold(strings.TrimSpace(rec[0]), "movieId") {
+			if h := strings.TrimSpace(rec[0]); strings.EqualFold(h, "movieId") || strings.EqualFold(h, "item") {
 				return "", nil
 			}
 		}

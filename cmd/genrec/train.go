@@ -21,6 +21,7 @@ import (
 	"github.com/genrec/genrec/pipelines/preprocess"
 	"github.com/genrec/genrec/pipelines/train"
 	"github.com/genrec/genrec/runners"
+	"github.com/genrec/genrec/transforms"
 )
 
 type trainFlags struct {
@@ -41,6 +42,7 @@ type trainFlags struct {
 	// Data-parallel rounds (pipelines/distributed).
 	shards, stepsPerRound, rounds int
 	runner                        *runners.Options
+	coldStart                     float64
 }
 
 func (f *trainFlags) register(fs *pflag.FlagSet) {
@@ -61,6 +63,7 @@ func (f *trainFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&f.shards, "shards", 0, "train in synchronous data-parallel rounds as Beam pipelines on --runner: each of N shards runs local AdamW steps from the round's checkpoint, the weights are averaged (0 = the in-process trainer)")
 	fs.IntVar(&f.stepsPerRound, "steps-per-round", 0, "with --shards: local steps per shard per round (0 = one epoch of the shard's rows)")
 	fs.IntVar(&f.rounds, "rounds", 0, "with --shards: rounds (default n_epoch)")
+	fs.Float64Var(&f.coldStart, "cold-start", 0, "the cold-start check: hold this fraction of the items (e.g. 0.1) out of training entirely, then report HR/NDCG on the test targets that are held-out items beside a random ranking; checkpoints go to model-path/coldstart")
 	f.runner = addRunnerFlags(fs)
 }
 
@@ -111,7 +114,11 @@ func (f *trainFlags) resolve(ctx context.Context, fs *pflag.FlagSet) (train.Conf
 		cfg.Engine = f.engine
 	}
 	cfg.Resume = f.resume
-	if cfg.Transformer.NumLayers == 0 {
+	if cfg.Name == "hllm" {
+		if cfg.LLM.NumLayers == 0 {
+			return cfg, usageError{fmt.Errorf("no model shape: model hllm needs llm_params (hidden_size, num_heads, num_layers; see configs/ml-100k-hllm.yaml)")}
+		}
+	} else if cfg.Transformer.NumLayers == 0 {
 		return cfg, usageError{fmt.Errorf("no model shape: give a --config whose train: section sets transformer_params (see configs/)")}
 	}
 	if err := cfg.Options.WithDefaults().Validate(); err != nil {
@@ -124,7 +131,7 @@ func newTrainCmd() *cobra.Command {
 	var f trainFlags
 	cmd := &cobra.Command{
 		Use:   "train",
-		Short: "Train HSTU (or the SASRec baseline) on preprocessed sequences",
+		Short: "Train HSTU, HLLM (or the SASRec baseline) on preprocessed sequences",
 		Long: `train loads a preprocess output folder, trains the model of the config's
 train: section with AdamW on a sampled-softmax loss at every position, ranks
 the validation users against the whole catalogue after each epoch (history
@@ -144,7 +151,16 @@ On a folder preprocessed with task: ranking (labelled impressions), train
 fits HSTU as a click model (binary cross-entropy, early stopping on
 validation AUC) and the mean-pooled-history baseline with the same head,
 and prints both models' test AUC, GAUC and log loss. Checkpoints go to
-model-path/model and model-path/baseline.`,
+model-path/model and model-path/baseline.
+
+model: hllm trains HLLM: each item's text (item_text: titles, genres, tags)
+is encoded first by the embed-items pipeline (llm_params.model_name: the
+built-in hashed-ngram encoder, or a local BERT folder; unchanged texts are
+reused), fused with an ID embedding as fusion_params say (concat, sum, gate;
+none = text only), and a causal HSTU or softmax stack over the fused item
+embeddings is trained with InfoNCE and a learnable logit scale. Items with
+no training interaction get their embedding from their text alone, so they
+can be recommended. --cold-start 0.1 measures exactly that.`,
 		Example: `  # The demo data, then HSTU on it
   genrec demo && genrec train --config configs/demo-hstu.yaml
 
@@ -159,6 +175,11 @@ model-path/model and model-path/baseline.`,
   genrec preprocess --config configs/ml-100k-ranking.yaml
   genrec train --config configs/ml-100k-ranking.yaml
 
+  # HLLM (text + ID fusion) on MovieLens-100K, and its cold-start check
+  genrec preprocess --config configs/ml-100k-hllm.yaml
+  genrec train --config configs/ml-100k-hllm.yaml
+  genrec train --config configs/ml-100k-hllm.yaml --cold-start 0.1
+
   # Continue a killed run
   genrec train --config configs/beauty-hstu.yaml --resume`,
 		Args: noArgs,
@@ -169,6 +190,9 @@ model-path/model and model-path/baseline.`,
 			}
 			if f.shards > 0 {
 				return runRounds(cmd.Context(), cmd.OutOrStdout(), cfg, f)
+			}
+			if f.coldStart != 0 {
+				return runColdStart(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), cfg, f.coldStart)
 			}
 			return runTrain(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), cfg)
 		},
@@ -196,6 +220,7 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, cfg train.Config) e
 		}
 		fmt.Fprintln(stdout, line)
 	}
+	cfg.Notes = stdout
 	res, err := train.Run(ctx, cfg, progress, onEpoch)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -221,6 +246,35 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, cfg train.Config) e
 	if res.Checkpoint != "" {
 		fmt.Fprintf(stdout, "checkpoint %s\n", res.Checkpoint)
 	}
+	return nil
+}
+
+// runColdStart trains with a fraction of the items held out of training
+// and prints how well the held-out test targets rank beside random.
+func runColdStart(ctx context.Context, stdout, stderr io.Writer, cfg train.Config, frac float64) error {
+	start := time.Now()
+	var progress io.Writer
+	if isTerminal(stderr) {
+		progress = stderr
+	}
+	if cfg.ModelPath != "" {
+		cfg.ModelPath = transforms.JoinPath(cfg.ModelPath, "coldstart")
+	}
+	cfg.Notes = stdout
+	res, err := train.ColdStart(ctx, cfg, frac, progress, func(e trainer.EpochLog) {
+		fmt.Fprintf(stdout, "epoch %3d  loss %.4f  valid NDCG@10 %.4f\n", e.Epoch, e.Loss, e.Valid["NDCG@10"])
+	})
+	if err != nil {
+		return missingIsUsage(err)
+	}
+	name := cfg.Name
+	if name == "" {
+		name = "hstu"
+	}
+	fmt.Fprintf(stdout, "cold start (%s) done in %s: %d items held out of training, best epoch %d\n", name, time.Since(start).Round(time.Second), res.Held, res.Fit.BestEpoch)
+	printReport(stdout, "held-out targets", res.Cold)
+	fmt.Fprintf(stdout, "random ranking on them: HR@10 %.4f NDCG@10 %.4f\n", res.RandomHR[10], res.RandomNDCG[10])
+	printReport(stdout, "other targets", res.Warm)
 	return nil
 }
 

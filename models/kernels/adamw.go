@@ -32,7 +32,7 @@ func NewAdamW(lr float64) *AdamW {
 }
 
 // AdamWStep applies one AdamW update to params (dense: every element;
-// sparse: touched rows), allocating M and V on first use. It does not zero
+// sparse: touched rows; frozen: none), allocating M and V on first use. It does not zero
 // gradients. A param whose Grad, M or V length differs from its Value panics.
 func AdamWStep[T Float](o *AdamW, params []*Param[T]) {
 	o.Steps++
@@ -43,6 +43,9 @@ func AdamWStep[T Float](o *AdamW, params []*Param[T]) {
 	isc2 := 1 / math.Sqrt(1-math.Pow(o.Beta2, t))
 	b1, b2, lr, eps, wd := o.Beta1, o.Beta2, o.LR, o.Eps, o.WeightDecay
 	for _, p := range params {
+		if p.Frozen {
+			continue
+		}
 		n := len(p.Value)
 		if len(p.Grad) != n {
 			panic(fmt.Sprintf("kernels: AdamWStep: %q: len(Grad) = %d, len(Value) = %d", p.Name, len(p.Grad), n))

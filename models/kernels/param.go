@@ -18,7 +18,11 @@ type Param[T Float] struct {
 	Value  []T
 	Grad   []T
 	Sparse bool // row-sparse: only rows marked by Touch hold gradient; ZeroGrad and AdamW visit only those
-	M, V   []T  // AdamW moments, allocated lazily by AdamWStep
+	// Frozen params are constants that travel with the model (HLLM's
+	// precomputed item text vectors): AdamW leaves them alone and they
+	// hold no moments.
+	Frozen bool
+	M, V   []T // AdamW moments, allocated lazily by AdamWStep
 
 	touched []bool // touched[r]: row r is in rows; allocated by the first Touch
 	rows    []int  // touched rows in first-touch order

@@ -58,14 +58,19 @@ func (h *Head) Step(m Model, b *Batch, rng *rand.Rand) (float64, int, error) {
 	h.touched = h.touched[:0]
 	touch := func(id int) { h.touched = append(h.touched, id) }
 	rows := b.Positions()
+	temperature := cfg.Temperature
+	ls := logitScale(m)
+	if ls != nil {
+		temperature = 1 / math.Exp(float64(ls.Value[0]))
+	}
 	var loss float64
 	var count int
 	if cfg.Negatives > 0 {
 		h.neg = Grow(h.neg, rows*cfg.Negatives)
 		kernels.UniformNegatives(rng, n, h.neg)
-		loss, count = kernels.SampledSoftmax(user, rows, d, h.items, b.Labels, h.neg, cfg.Negatives, cfg.Temperature, h.du, h.dItems, touch)
+		loss, count = kernels.SampledSoftmax(user, rows, d, h.items, b.Labels, h.neg, cfg.Negatives, temperature, h.du, h.dItems, touch)
 	} else {
-		loss, count = kernels.FullSoftmax(user, rows, d, h.items, n, b.Labels, cfg.Temperature, h.du, h.dItems, touch)
+		loss, count = kernels.FullSoftmax(user, rows, d, h.items, n, b.Labels, temperature, h.du, h.dItems, touch)
 	}
 	if count == 0 {
 		return 0, 0, nil
@@ -73,13 +78,46 @@ func (h *Head) Step(m Model, b *Batch, rng *rand.Rand) (float64, int, error) {
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		return loss, count, fmt.Errorf("sequential: %s loss is %v", m.Name(), loss)
 	}
+	if ls != nil {
+		// logits = e^s u·v, so dL/ds = Σ_logits dL/dlogit · logit = Σ_rows u·du.
+		var g float64
+		for i := range user {
+			g += float64(user[i]) * float64(h.du[i])
+		}
+		ls.Grad[0] += float32(g)
+	}
 	m.Backward(h.du)
 	for _, id := range h.touched {
 		row := h.items[id*d : (id+1)*d]
 		kernels.L2NormalizeBackward(row, h.norms[id:id+1], h.dItems[id*d:(id+1)*d], table.Grad[id*d:(id+1)*d], 1, d, normEps)
 		table.Touch(id)
 	}
+	if t, ok := m.(ItemTower); ok {
+		t.BackwardItems()
+	}
 	return loss, count, nil
+}
+
+// ItemTower is a Model whose item table is computed from other
+// parameters (HLLM's fusion of text and ID embeddings). Step calls
+// BackwardItems after Backward and after it has added the head's gradient
+// to the table: the model carries the table's whole gradient back then.
+type ItemTower interface {
+	BackwardItems()
+}
+
+// LogitScaled is a Model with a learnable logit scale s (HLLM): the head
+// scores e^s·cos(u, v) instead of cos(u, v)/Temperature, and trains s.
+// The model clamps s to its range before each Forward.
+type LogitScaled interface {
+	LogitScale() *kernels.Param[float32]
+}
+
+func logitScale(m Model) *kernels.Param[float32] {
+	if l, ok := m.(LogitScaled); ok {
+		return l.LogitScale()
+	}
+	return nil
 }
 
 // normalize fills h.items with the L2-normalised rows of table.

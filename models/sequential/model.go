@@ -26,6 +26,7 @@ type Model interface {
 	// valid until the next Forward.
 	Forward(b *Batch, rng *rand.Rand) []float32
 	// Backward accumulates parameter gradients from dUser, the gradient of
-	// the loss with respect to the last Forward's output.
+	// the loss with respect to the last Forward's output (an ItemTower
+	// carries its table's gradient further in BackwardItems).
 	Backward(dUser []float32)
 }

@@ -6,7 +6,6 @@ import (
 
 	"github.com/genrec/genrec/models/hllm/itemtext"
 	"github.com/genrec/genrec/models/hllm/text"
-	"github.com/genrec/genrec/pipelines/train"
 	"github.com/genrec/genrec/transforms"
 )
 
@@ -56,7 +55,7 @@ func (c Config) WithDefaults() Config {
 		c.BatchSize = 64
 	}
 	if c.RunID == "" {
-		c.RunID = train.NewRunID()
+		c.RunID = transforms.NewRunID()
 	}
 	return c
 }

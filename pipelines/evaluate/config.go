@@ -101,7 +101,7 @@ func (c Config) resolve(ctx context.Context) (resolved, error) {
 		return resolved{}, fmt.Errorf("evaluate: %w", err)
 	}
 	if c.RunID == "" {
-		c.RunID = train.NewRunID()
+		c.RunID = transforms.NewRunID()
 	}
 	return resolved{Config: c, items: items}, nil
 }

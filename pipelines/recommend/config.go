@@ -94,7 +94,7 @@ func (c Config) resolve(ctx context.Context) (resolved, error) {
 		c.ModelVersion = fmt.Sprintf("%s@epoch%d", c.Checkpoint, ck.Epoch)
 	}
 	if c.RunID == "" {
-		c.RunID = train.NewRunID()
+		c.RunID = transforms.NewRunID()
 	}
 	return resolved{Config: c, items: items}, nil
 }

@@ -2,10 +2,7 @@ package train
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"time"
 
 	"github.com/genrec/genrec/export"
 	"github.com/genrec/genrec/pipelines/preprocess"
@@ -42,12 +39,4 @@ func CheckCatalogue(ctx context.Context, data, checkpoint string) (int, *export.
 			checkpoint, mc.Items-1, data, sum.Items)
 	}
 	return mc.Items, ck, nil
-}
-
-// NewRunID returns a fresh id for a pipeline run's temporary folder: the
-// UTC time and 4 random bytes.
-func NewRunID() string {
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	return time.Now().UTC().Format("20060102T150405") + "-" + hex.EncodeToString(b[:])
 }

@@ -5,16 +5,17 @@ import (
 	"fmt"
 	"math/rand/v2"
 
+	"github.com/genrec/genrec/models/hllm"
 	"github.com/genrec/genrec/models/hstu"
 	"github.com/genrec/genrec/models/sequential"
 )
 
 // Models lists the model names a config's model: accepts.
-var Models = []string{"hstu", "sasrec"}
+var Models = []string{"hstu", "sasrec", "hllm"}
 
 // ModelSpec is the model part of a train config.
 type ModelSpec struct {
-	Name         string                  `yaml:"model" json:"model"` // hstu (default) or sasrec
+	Name         string                  `yaml:"model" json:"model"` // hstu (default), sasrec or hllm
 	Transformer  hstu.TransformerParams  `yaml:"transformer_params" json:"transformer_params"`
 	Hierarchical hstu.HierarchicalParams `yaml:"hierarchical_params" json:"hierarchical_params"`
 	// NoPositionBias and NoTimeBias switch off HSTU's relative biases.
@@ -32,6 +33,12 @@ type ModelSpec struct {
 	// NoActions drops the ranking task's action embedding (each history
 	// item's label, and "to predict" at the candidate), leaving items only.
 	NoActions bool `yaml:"no_actions" json:"no_actions,omitempty"`
+	// HLLM (model: hllm): the user model's shape and the item encoder
+	// (llm_params), how text and ID embeddings fuse (fusion_params), and
+	// the item texts (item_text). transformer_params are not used.
+	LLM      hllm.LLMParams    `yaml:"llm_params" json:"llm_params,omitzero"`
+	Fusion   hllm.FusionParams `yaml:"fusion_params" json:"fusion_params,omitzero"`
+	ItemText *ItemText         `yaml:"item_text" json:"item_text,omitempty"`
 }
 
 // SideFile is an item metadata file: u.item, movies.dat, movies.csv or
@@ -56,6 +63,12 @@ type ModelConfig struct {
 	UserFeatures     int       `json:"user_features,omitempty"`
 	UserFeatureNames []string  `json:"user_feature_names,omitempty"`
 	UserFeatureLists [][]int32 `json:"user_feature_lists,omitempty"`
+	// HLLM: the width of the item text vectors, the items without
+	// training interactions, and (not stored: checkpoints hold it as the
+	// frozen text_emb tensor) the text table itself.
+	TextDim int       `json:"text_dim,omitempty"`
+	NoID    []int32   `json:"no_id,omitempty"`
+	Text    []float32 `json:"-"`
 }
 
 // JSON is the configuration as stored in checkpoints.
@@ -91,6 +104,8 @@ func BuildModel(c ModelConfig, seed uint64) (sequential.Model, error) {
 		return hstu.New[float32](c.HSTU(), rng)
 	case "sasrec":
 		return newSASRec(c, rng)
+	case "hllm":
+		return newHLLM(c, rng)
 	default:
 		return nil, fmt.Errorf("train: unknown model %q; choose one of %v", c.Name, Models)
 	}

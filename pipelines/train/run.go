@@ -31,6 +31,9 @@ type Config struct {
 	Baseline string `yaml:"baseline" json:"baseline,omitempty"`
 	// Resume continues from model_path/last.ckpt when it exists.
 	Resume bool `yaml:"-" json:"-"`
+	// Notes receives a line per step before training (HLLM: the item
+	// texts encoded); nil: none.
+	Notes io.Writer `yaml:"-" json:"-"`
 }
 
 // Result is what Run reports.
@@ -51,6 +54,11 @@ func Run(ctx context.Context, cfg Config, progress io.Writer, onEpoch func(train
 	data, err := LoadData(ctx, cfg.Data)
 	if err != nil {
 		return Result{}, err
+	}
+	if cfg.Name == "hllm" {
+		if _, err := EmbedItemTexts(ctx, cfg, cfg.Notes); err != nil {
+			return Result{}, err
+		}
 	}
 	mc, err := ResolveModelConfig(ctx, cfg, data)
 	if err != nil {
@@ -110,7 +118,9 @@ func validRows(rows []transforms.SequenceRow) []transforms.SequenceRow {
 
 // ResolveModelConfig is the model configuration cfg asks for on data:
 // the data's catalogue and max_seq_len (unless cfg sets one) and the side
-// features read from their files. data needs its Summary and Vocabs only.
+// features read from their files; for HLLM, the item text vectors (the
+// embed-items output: see EmbedItemTexts) and the items without training
+// rows. data needs its Summary and Vocabs only, and its Rows for HLLM.
 func ResolveModelConfig(ctx context.Context, cfg Config, data *Data) (ModelConfig, error) {
 	maxLen := cfg.MaxSeqLen
 	if maxLen == 0 {
@@ -119,6 +129,20 @@ func ResolveModelConfig(ctx context.Context, cfg Config, data *Data) (ModelConfi
 	mc := ModelConfig{ModelSpec: cfg.ModelSpec, Items: data.Items(), MaxSeqLen: maxLen}
 	if mc.Name == "" {
 		mc.Name = "hstu"
+	}
+	if mc.Name == "hllm" {
+		if cfg.ItemSideFeatures != nil || cfg.UserSideFeatures != nil {
+			return mc, fmt.Errorf("train: model hllm takes no item_side_features or user_side_features: item_text describes its items")
+		}
+		dir, err := cfg.embeddingsDir()
+		if err != nil {
+			return mc, err
+		}
+		if mc.Text, mc.TextDim, err = textTable(ctx, dir, data); err != nil {
+			return mc, err
+		}
+		mc.NoID = untrainedItems(data.Rows, mc.Items)
+		return mc, nil
 	}
 	if sf := cfg.ItemSideFeatures; sf != nil {
 		names, cats, err := ItemCategories(ctx, *sf, data.ItemVocab())

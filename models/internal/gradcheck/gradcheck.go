@@ -23,7 +23,7 @@ type Model interface {
 //	L = Σ_i w_i out_i        (w uniform in [-1, 1], out = m.Forward(b))
 //
 // with the central difference (L(θ+h) - L(θ-h)) / 2h, h = 1e-6, to
-// 1e-6 (1 + |fd|). Dropout draws the same mask on every call (a fresh rng
+// 1e-6 (1 + |fd|); frozen parameters are skipped. Dropout draws the same mask on every call (a fresh rng
 // of dropoutSeed). label prefixes the failure message.
 func Check(t testing.TB, m Model, b *sequential.Batch, rng *rand.Rand, dropoutSeed uint64, label string) {
 	t.Helper()
@@ -46,6 +46,9 @@ func Check(t testing.TB, m Model, b *sequential.Batch, rng *rand.Rand, dropoutSe
 	}
 	m.Backward(w)
 	for _, p := range m.Params() {
+		if p.Frozen {
+			continue
+		}
 		for i := range p.Value {
 			old := p.Value[i]
 			p.Value[i] = old + 1e-6

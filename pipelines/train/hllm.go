@@ -1,0 +1,158 @@
+package train
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+
+	"github.com/genrec/genrec/models/hllm"
+	"github.com/genrec/genrec/models/sequential"
+	"github.com/genrec/genrec/pipelines/embeditems"
+	"github.com/genrec/genrec/runners"
+	"github.com/genrec/genrec/transforms"
+)
+
+// ItemText says where an HLLM model's item texts come from: an item
+// metadata file whose titles, genres (and tags) the embed-items pipeline
+// encodes with llm_params.model_name into Embeddings, incrementally.
+//
+//	item_text:
+//	  items: ../shared/data/ml-latest-small/movies.csv
+//	  tags: ../shared/data/ml-latest-small/tags.csv
+//	  embeddings: out/ml-latest-small/item_text   # default: <model_path>/item_text
+type ItemText struct {
+	Items    string `yaml:"items" json:"items"`
+	Format   string `yaml:"format" json:"format,omitempty"`
+	Tags     string `yaml:"tags" json:"tags,omitempty"`
+	MaxTags  int    `yaml:"max_tags" json:"max_tags,omitempty"`
+	Template string `yaml:"template" json:"template,omitempty"`
+	// Dim is the built-in hashed encoder's width (default 64).
+	Dim int `yaml:"dim" json:"dim,omitempty"`
+	// Pooling is a BERT encoder's pooling: mean (default) or cls.
+	Pooling    string `yaml:"pooling" json:"pooling,omitempty"`
+	Embeddings string `yaml:"embeddings" json:"embeddings,omitempty"`
+}
+
+// encoderName maps llm_params.model_name to embed-items' encoder: the
+// built-in hashed n-gram encoder by default, else a BERT folder.
+func encoderName(modelName string) string {
+	switch modelName {
+	case "", "hashed", "hashed-ngram":
+		return embeditems.EncoderHashed
+	}
+	return modelName
+}
+
+// embeddingsDir is where the item text vectors are written and read.
+func (c Config) embeddingsDir() (string, error) {
+	t := c.ItemText
+	switch {
+	case t == nil || t.Items == "":
+		return "", fmt.Errorf("train: model hllm needs item_text.items, an item metadata file with titles (movies.csv, u.item, movies.dat)")
+	case t.Embeddings != "":
+		return t.Embeddings, nil
+	case c.ModelPath != "":
+		return transforms.JoinPath(c.ModelPath, "item_text"), nil
+	}
+	return "", fmt.Errorf("train: model hllm needs item_text.embeddings or model_path: a folder for the item text vectors")
+}
+
+// EmbedItemTexts runs the embed-items pipeline for an HLLM config: every
+// item of item_text.items is encoded with llm_params.model_name, reusing
+// the vectors of texts that did not change since the last run. It
+// returns the output folder.
+func EmbedItemTexts(ctx context.Context, cfg Config, progress io.Writer) (string, error) {
+	dir, err := cfg.embeddingsDir()
+	if err != nil {
+		return "", err
+	}
+	t := cfg.ItemText
+	res, err := embeditems.Run(ctx, embeditems.Config{Items: t.Items, Format: t.Format, Tags: t.Tags, MaxTags: t.MaxTags,
+		Template: t.Template, Encoder: encoderName(cfg.LLM.ModelName), Dim: t.Dim, Pooling: t.Pooling, Out: dir}, runners.Options{})
+	if err != nil {
+		return "", fmt.Errorf("train: item texts: %w", err)
+	}
+	if progress != nil {
+		fmt.Fprintf(progress, "item texts: %d items (%d encoded, %d reused) with %s in %s\n", res.Rows, res.Encoded, res.Reused, res.Encoder, dir)
+	}
+	return dir, nil
+}
+
+// textTable reads the item text vectors of dir into a catalogue x dim
+// table in data's item ids. Items of the catalogue without a text keep a
+// zero vector; when most have none, the files do not belong together and
+// it is an error.
+func textTable(ctx context.Context, dir string, data *Data) ([]float32, int, error) {
+	rows, err := embeditems.Load(ctx, dir)
+	if err != nil {
+		return nil, 0, fmt.Errorf("train: item texts: %w", err)
+	}
+	if len(rows) == 0 {
+		return nil, 0, fmt.Errorf("train: %s holds no item vectors", transforms.JoinPath(dir, embeditems.EmbeddingsTable))
+	}
+	dim := len(rows[0].Vector)
+	vocab, n := data.ItemVocab(), data.Items()
+	if vocab == nil {
+		return nil, 0, fmt.Errorf("train: %s has no item_id vocabulary", data.Dir)
+	}
+	table := make([]float32, n*dim)
+	found := 0
+	for _, r := range rows {
+		if len(r.Vector) != dim {
+			return nil, 0, fmt.Errorf("train: %s: item %q has a vector of %d values, others %d (two encoders in one folder?)", dir, r.ItemKey, len(r.Vector), dim)
+		}
+		id := vocab.ID(r.ItemKey)
+		if id <= 0 || id >= int64(n) {
+			continue
+		}
+		copy(table[int(id)*dim:], r.Vector)
+		found++
+	}
+	if found*2 < n-1 {
+		return nil, 0, fmt.Errorf("train: only %d of the %d catalogue items of %s have a text in %s: is item_text.items the metadata of this data set?", found, n-1, data.Dir, dir)
+	}
+	return table, dim, nil
+}
+
+// untrainedItems lists the catalogue items that no training row holds:
+// they get no ID embedding, only their text (hllm.Config.NoID).
+func untrainedItems(rows []transforms.SequenceRow, items int) []int32 {
+	seen := make([]bool, items)
+	for _, r := range rows {
+		if r.Split != transforms.SplitTrain {
+			continue
+		}
+		for _, it := range r.Items {
+			seen[it] = true
+		}
+		seen[r.Target] = true
+	}
+	var out []int32
+	for i := 1; i < items; i++ {
+		if !seen[i] {
+			out = append(out, int32(i))
+		}
+	}
+	return out
+}
+
+// HLLM returns the HLLM configuration of c.
+func (c ModelConfig) HLLM() hllm.Config {
+	return hllm.Config{Items: c.Items, MaxSeqLen: c.MaxSeqLen, LLM: c.LLM, Fusion: c.Fusion, TextDim: c.TextDim, NoID: c.NoID}
+}
+
+// newHLLM builds the model with the text table of c when it has one (a
+// checkpoint's comes with its weights).
+func newHLLM(c ModelConfig, rng *rand.Rand) (sequential.Model, error) {
+	m, err := hllm.New[float32](c.HLLM(), rng)
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	if c.Text != nil {
+		if err := m.SetText(c.Text); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}

@@ -1,0 +1,224 @@
+package train_test
+
+import (
+	"bytes"
+	"context"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/genrec/genrec/models/hllm"
+	"github.com/genrec/genrec/models/hstu"
+	"github.com/genrec/genrec/models/sequential"
+	"github.com/genrec/genrec/models/trainer"
+	"github.com/genrec/genrec/pipelines/embeditems"
+	"github.com/genrec/genrec/pipelines/internal/pipetest"
+	"github.com/genrec/genrec/pipelines/train"
+	"github.com/genrec/genrec/transforms"
+	"github.com/genrec/genrec/transforms/synthetic"
+)
+
+// hllmData preprocesses a synthetic data set and writes its items.csv
+// ("Item 42 (category 7)"): the category, which drives the users' tastes,
+// is in the text.
+func hllmData(t *testing.T, users, items int) (data, itemsCSV string) {
+	t.Helper()
+	dir := t.TempDir()
+	data = pipetest.MakeData(t, dir, users, items, 0)
+	cfg := synthetic.DefaultConfig()
+	cfg.Users, cfg.Items, cfg.MeanLength = users, items, 15
+	var b bytes.Buffer
+	if err := synthetic.WriteItemsCSV(&b, cfg); err != nil {
+		t.Fatal(err)
+	}
+	itemsCSV = filepath.Join(dir, "items.csv")
+	if err := os.WriteFile(itemsCSV, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return data, itemsCSV
+}
+
+func hllmConfig(data, items, modelPath string, epochs int) train.Config {
+	return train.Config{
+		Data: data,
+		ModelSpec: train.ModelSpec{Name: "hllm",
+			LLM:      hllm.LLMParams{HiddenSize: 16, NumHeads: 1, NumLayers: 1},
+			Fusion:   hllm.FusionParams{FusionType: hllm.FusionConcat},
+			ItemText: &train.ItemText{Items: items, Dim: 32}},
+		Options: trainer.Options{Epochs: epochs, BatchSize: 64, EarlyStopPatience: -1, Seed: 3, ModelPath: modelPath,
+			Loss: sequential.LossConfig{Negatives: 16}, Optimizer: trainer.OptimizerParams{LR: 5e-3}},
+	}
+}
+
+// TestHLLMTrainsAndReloads trains HLLM through the train pipeline: the
+// item texts are encoded first (and reused by a second run), the
+// checkpoint carries the frozen text table, and a model loaded from it
+// ranks the test split exactly as the trained one did.
+func TestHLLMTrainsAndReloads(t *testing.T) {
+	ctx := context.Background()
+	data, items := hllmData(t, 200, 90)
+	out := t.TempDir()
+	var notes bytes.Buffer
+	cfg := hllmConfig(data, items, out, 2)
+	cfg.Notes = &notes
+	res, err := train.Run(ctx, cfg, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(notes.String(), "90 items (90 encoded, 0 reused)") {
+		t.Errorf("notes %q, want the 90 item texts encoded", notes.String())
+	}
+	m, mc, _, err := train.LoadModel(ctx, res.Checkpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Name() != "hllm" || mc.TextDim != 32 {
+		t.Fatalf("checkpoint holds %s with text_dim %d", m.Name(), mc.TextDim)
+	}
+	// The checkpoint's text table is the encoder's vectors, row by item id.
+	rows, err := embeditems.Load(ctx, filepath.Join(out, "item_text"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d0, err := train.LoadData(ctx, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := m.(*hllm.Model[float32]).Text.Value
+	checked := 0
+	for _, r := range rows {
+		id := d0.ItemVocab().ID(r.ItemKey)
+		if id <= 0 {
+			continue
+		}
+		for j, v := range r.Vector {
+			if text[int(id)*32+j] != v {
+				t.Fatalf("item %s: text_emb[%d] = %v, encoder %v", r.ItemKey, j, text[int(id)*32+j], v)
+			}
+		}
+		checked++
+	}
+	if checked < 80 {
+		t.Fatalf("only %d items matched the vocabulary", checked)
+	}
+	rep, err := train.Evaluate(ctx, train.EvalConfig{Data: data, Checkpoint: res.Checkpoint})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := rep.Map(), res.Test.Map(); got["HR@10"] != want["HR@10"] || got["NDCG@10"] != want["NDCG@10"] || got["AUC"] != want["AUC"] {
+		t.Errorf("reloaded model: %v, trained %v", got, want)
+	}
+	notes.Reset()
+	cfg.Epochs = 1
+	cfg.ModelPath = t.TempDir()
+	cfg.ItemText.Embeddings = filepath.Join(out, "item_text")
+	if _, err := train.Run(ctx, cfg, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(notes.String(), "(0 encoded, 90 reused)") {
+		t.Errorf("second run's notes %q, want every text reused", notes.String())
+	}
+}
+
+func TestHLLMConfigErrors(t *testing.T) {
+	ctx := context.Background()
+	data, items := hllmData(t, 80, 60)
+	cfg := hllmConfig(data, "", t.TempDir(), 1)
+	cfg.ItemText = nil
+	if _, err := train.Run(ctx, cfg, nil, nil); err == nil || !strings.Contains(err.Error(), "item_text.items") {
+		t.Errorf("no item_text: err = %v", err)
+	}
+	// Item texts of another catalogue: none of the keys match.
+	other := filepath.Join(t.TempDir(), "movies.csv")
+	os.WriteFile(other, []byte("movieId,title,genres\nx1,Other (1999),Drama\nx2,Another (2000),Comedy\n"), 0o644)
+	cfg = hllmConfig(data, other, t.TempDir(), 1)
+	if _, err := train.Run(ctx, cfg, nil, nil); err == nil || !strings.Contains(err.Error(), "is item_text.items the metadata of this data set?") {
+		t.Errorf("foreign item texts: err = %v", err)
+	}
+	cfg = hllmConfig(data, items, t.TempDir(), 1)
+	cfg.ItemSideFeatures = &train.SideFile{File: items}
+	if _, err := train.Run(ctx, cfg, nil, nil); err == nil || !strings.Contains(err.Error(), "takes no item_side_features") {
+		t.Errorf("side features: err = %v", err)
+	}
+}
+
+func TestHoldOutItems(t *testing.T) {
+	rows := []transforms.SequenceRow{
+		{User: 1, Split: transforms.SplitTrain, Items: []int64{1, 2}, Timestamps: []int64{10, 20}, Target: 3},
+		{User: 1, Split: transforms.SplitValid, Items: []int64{1, 2, 3}, Timestamps: []int64{10, 20, 30}, Target: 4},
+		{User: 1, Split: transforms.SplitTest, Items: []int64{1, 2, 3, 4}, Timestamps: []int64{10, 20, 30, 40}, Target: 5},
+	}
+	var got []transforms.SequenceRow
+	var held []bool
+	for seed := uint64(0); ; seed++ { // a seed that holds out item 2 or 3
+		got, held = train.HoldOutItems(rows, 11, 0.2, seed)
+		if held[2] != held[3] {
+			break
+		}
+	}
+	n := 0
+	for _, h := range held {
+		if h {
+			n++
+		}
+	}
+	if n != 2 || held[0] {
+		t.Fatalf("held %v: want 2 of the 10 items, never padding", held)
+	}
+	for _, r := range got {
+		for j, it := range r.Items {
+			if held[it] {
+				t.Errorf("%s row keeps held-out item %d", r.Split, it)
+			}
+			if r.Timestamps[j] != it*10 {
+				t.Errorf("%s row: item %d has timestamp %d", r.Split, it, r.Timestamps[j])
+			}
+		}
+		if held[r.Target] && r.Split != transforms.SplitTest {
+			t.Errorf("%s row predicts held-out item %d", r.Split, r.Target)
+		}
+	}
+	if last := got[len(got)-1]; last.Split != transforms.SplitTest || last.Target != 5 {
+		t.Errorf("the test row was dropped or changed: %+v", last)
+	}
+}
+
+// TestColdStart holds 10% of the items out of training: HLLM ranks those
+// test targets well above a random ranking from their text (the category
+// that drives the users' tastes), and HSTU, with only untrained ID
+// embeddings for them, below it.
+func TestColdStart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains two models")
+	}
+	ctx := context.Background()
+	data, items := hllmData(t, 500, 200)
+	cfg := hllmConfig(data, items, "", 6)
+	cfg.ItemText.Embeddings = t.TempDir()
+	h, err := train.ColdStart(ctx, cfg, 0.1, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Name, cfg.Transformer = "hstu", hstu.TransformerParams{NumLayers: 1, NumHeads: 1, HiddenSize: 16}
+	s, err := train.ColdStart(ctx, cfg, 0.1, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc, sc := h.Cold.Map(), s.Cold.Map()
+	t.Logf("%d items held out, %d cold test users; HR@50: HLLM %.4f, HSTU %.4f, random %.4f; AUC: HLLM %.3f, HSTU %.3f",
+		h.Held, h.Cold.Users, hc["HR@50"], sc["HR@50"], h.RandomHR[50], h.Cold.AUC, s.Cold.AUC)
+	if h.Held != 20 || h.Cold.Users < 20 {
+		t.Fatalf("held %d items, %d cold test users", h.Held, h.Cold.Users)
+	}
+	if !(hc["HR@50"] > 2*h.RandomHR[50]) || !(h.Cold.AUC > 0.65) {
+		t.Errorf("HLLM on held-out items: HR@50 %.4f (random %.4f), AUC %.3f; want over twice random and AUC > .65", hc["HR@50"], h.RandomHR[50], h.Cold.AUC)
+	}
+	if !(s.Cold.AUC < 0.5) {
+		t.Errorf("HSTU ranks held-out items at AUC %.3f, better than random: it has no way to", s.Cold.AUC)
+	}
+	if math.Abs(h.RandomHR[50]-50.0/float64(199)) > 0.1 {
+		t.Errorf("random HR@50 %.4f is far from 50/199", h.RandomHR[50])
+	}
+}

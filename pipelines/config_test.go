@@ -23,7 +23,7 @@ func TestCheckedInConfigsLoad(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			hasPre, hasTrain := len(job.Preprocess.Inputs) > 0, job.Train.Transformer.NumLayers > 0
+			hasPre, hasTrain := len(job.Preprocess.Inputs) > 0, job.Train.Transformer.NumLayers > 0 || job.Train.LLM.NumLayers > 0
 			if !hasPre && !hasTrain {
 				t.Errorf("%s: neither a preprocess nor a train section", f)
 			}
@@ -36,8 +36,15 @@ func TestCheckedInConfigsLoad(t *testing.T) {
 				if err := job.Train.Options.WithDefaults().Validate(); err != nil {
 					t.Errorf("%s: train: %v", f, err)
 				}
-				mc := train.ModelConfig{ModelSpec: job.Train.ModelSpec, Items: 100, MaxSeqLen: 50}
-				if err := mc.HSTU().Validate(); err != nil {
+				mc := train.ModelConfig{ModelSpec: job.Train.ModelSpec, Items: 100, MaxSeqLen: 50, TextDim: 8}
+				if job.Train.Name == "hllm" {
+					if err := mc.HLLM().WithDefaults().Validate(); err != nil {
+						t.Errorf("%s: train: %v", f, err)
+					}
+					if job.Train.ItemText == nil || job.Train.ItemText.Items == "" {
+						t.Errorf("%s: train: model hllm without item_text.items", f)
+					}
+				} else if err := mc.HSTU().Validate(); err != nil {
 					t.Errorf("%s: train: %v", f, err)
 				}
 				if job.Train.Data == "" || job.Train.ModelPath == "" {

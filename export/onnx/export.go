@@ -8,20 +8,31 @@ import (
 	pb "github.com/advancedclimatesystems/gonnx/onnx"
 	"github.com/parquet-go/parquet-go"
 
+	"github.com/genrec/genrec/models/hllm"
 	"github.com/genrec/genrec/models/hstu"
 	"github.com/genrec/genrec/models/sequential"
 	"github.com/genrec/genrec/transforms"
 )
 
-// Export builds the ONNX graph of a trained model. Only HSTU has one; any
-// other model is refused with an error naming it, never exported as a
-// wrong graph.
+// Export builds the ONNX graph of a trained model: HSTU, or HLLM with an
+// HSTU user model (its fused item table, computed at export time, becomes
+// the graph's item table: text-only items included). Any other model is
+// refused with an error naming it, never exported as a wrong graph.
 func Export(m sequential.Model, opt Options) (*pb.ModelProto, error) {
 	switch m := m.(type) {
 	case *hstu.Model[float32]:
 		return HSTU(m, opt)
+	case *hllm.Model[float32]:
+		h, ok := m.HSTU()
+		if !ok {
+			return nil, fmt.Errorf("onnx: model hllm with llm_params.backbone %q cannot be exported: only an HSTU user model has an ONNX graph (backbone: hstu)", m.Config().LLM.Backbone)
+		}
+		// The fused item table, computed once, is the HSTU graph's item
+		// table; scores are cosines (the logit scale does not change the
+		// order).
+		return HSTU(h, opt)
 	}
-	return nil, fmt.Errorf("onnx: model %q cannot be exported: only hstu has an ONNX graph (train with model: hstu)", m.Name())
+	return nil, fmt.Errorf("onnx: model %q cannot be exported: only hstu and hllm have an ONNX graph (train with model: hstu)", m.Name())
 }
 
 // ItemEmbedding is one row of the item-embedding table written beside an

@@ -185,7 +185,7 @@ func TestMatchesGenrec(t *testing.T) {
 // Target's own time, so it is given each row minus its last item, that
 // item as Target, and the ONNX model the same rows with query_time = the
 // last item's time.
-func checkTopK(t *testing.T, m *hstu.Model[float32], s *Session, rows []transforms.SequenceRow, seqLen, k int) {
+func checkTopK(t *testing.T, m sequential.Model, s *Session, rows []transforms.SequenceRow, seqLen, k int) {
 	t.Helper()
 	shifted := make([]transforms.SequenceRow, len(rows))
 	idx := make([]int, len(rows))

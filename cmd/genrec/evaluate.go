@@ -94,8 +94,17 @@ func newRecommendCmd() *cobra.Command {
 items after their whole known history (items they already have are not
 recommended). It writes one Parquet file, atomically:
 
-  user (string), items (list of item tokens, best first), scores (list of float)`,
-		Example: `  genrec recommend --data out/beauty --checkpoint out/beauty/hstu/best.ckpt --k 20 --out out/beauty/recs.parquet`,
+  user (string), items (list of item tokens, best first), scores (list of
+  float), source ("model")
+
+--users FILE (one user key per line) writes those users only, in file
+order; a user with no history in --data (a new user) gets the most popular
+items of the training rows instead, scored by their share of the training
+interactions, with source "popular".`,
+		Example: `  genrec recommend --data out/beauty --checkpoint out/beauty/hstu/best.ckpt --k 20 --out out/beauty/recs.parquet
+
+  # Chosen users, new ones included (popularity fallback)
+  genrec recommend --data out/ml-100k --checkpoint out/ml-100k/hllm/best.ckpt --users users.txt --out recs.parquet`,
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cfg.Data == "" || cfg.Checkpoint == "" || cfg.Out == "" {
@@ -103,6 +112,12 @@ recommended). It writes one Parquet file, atomically:
 			}
 			if cfg.K < 1 {
 				return usageError{fmt.Errorf("--k must be positive, got %d", cfg.K)}
+			}
+			if pipeline && cfg.Users != "" {
+				return usageError{fmt.Errorf("--users is not supported with --pipeline: the pipeline writes every user of --data")}
+			}
+			if pipeline && cfg.Users != "" {
+				return usageError{fmt.Errorf("--users is not supported with --pipeline: the pipeline writes every user of --data")}
 			}
 			if pipeline {
 				opt, err := runnerOptions(ropt, map[string][]string{"--data": {cfg.Data}, "--checkpoint": {cfg.Checkpoint}, "--out": {cfg.Out}})
@@ -127,6 +142,7 @@ recommended). It writes one Parquet file, atomically:
 	cmd.Flags().StringVar(&cfg.Data, "data", "", "preprocess output folder")
 	cmd.Flags().StringVar(&cfg.Checkpoint, "checkpoint", "", "checkpoint file")
 	cmd.Flags().IntVar(&cfg.K, "k", 10, "items per user")
+	cmd.Flags().StringVar(&cfg.Users, "users", "", "file of user keys, one per line: recommend for these only; new users get the popular items")
 	cmd.Flags().StringVar(&cfg.Out, "out", "", "Parquet file to write, local or gs:// (with --pipeline: a folder of part files)")
 	cmd.Flags().BoolVar(&pipeline, "pipeline", false, "run as a Beam pipeline on --runner: one row per (user, rank) with item, score and model version, for every user")
 	ropt = addRunnerFlags(cmd.Flags())

@@ -2,8 +2,11 @@ package train
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/parquet-go/parquet-go"
 
@@ -93,6 +96,11 @@ type RecommendConfig struct {
 	K          int    // items per user (default 10)
 	Out        string // Parquet file to write, local or gs://
 	BatchSize  int
+	// Users, when set, is a file of user keys, one per line (local or
+	// gs://): only they are written, in file order, and a user with no
+	// history in Data (a new user) gets the most popular items of the
+	// training rows (source "popular").
+	Users string
 }
 
 // RecommendationRow is one row of Recommend's Parquet output: a user's
@@ -101,6 +109,9 @@ type RecommendationRow struct {
 	User   string    `parquet:"user"`
 	Items  []string  `parquet:"items,list"`
 	Scores []float32 `parquet:"scores,list"`
+	// Source is "model", or "popular" for a user without history: the
+	// items with the most training interactions, scored by their share.
+	Source string `parquet:"source,dict"`
 }
 
 // Recommend predicts each user's next K items after their whole known
@@ -129,15 +140,42 @@ func Recommend(ctx context.Context, cfg RecommendConfig) (int, error) {
 		return 0, err
 	}
 	vocab := data.ItemVocab()
-	rows := make([]RecommendationRow, len(recs))
-	for i, r := range recs {
-		rows[i] = RecommendationRow{User: r.UserKey, Items: make([]string, len(r.Items)), Scores: r.Scores}
-		for j, id := range r.Items {
+	row := func(user string, items []int64, scores []float32, source string) (RecommendationRow, error) {
+		r := RecommendationRow{User: user, Items: make([]string, len(items)), Scores: scores, Source: source}
+		for j, id := range items {
 			tok, ok := vocab.Token(id)
 			if !ok {
-				return 0, fmt.Errorf("train: item id %d has no token in %s's vocabulary", id, cfg.Data)
+				return r, fmt.Errorf("train: item id %d has no token in %s's vocabulary", id, cfg.Data)
 			}
-			rows[i].Items[j] = tok
+			r.Items[j] = tok
+		}
+		return r, nil
+	}
+	byUser := make(map[string]RecommendationRow, len(recs))
+	rows := make([]RecommendationRow, 0, len(recs))
+	for _, rec := range recs {
+		r, err := row(rec.UserKey, rec.Items, rec.Scores, "model")
+		if err != nil {
+			return 0, err
+		}
+		byUser[r.User] = r
+		rows = append(rows, r)
+	}
+	if cfg.Users != "" {
+		users, err := readUsers(ctx, cfg.Users)
+		if err != nil {
+			return 0, err
+		}
+		items, scores := Popular(data.Rows, cfg.K)
+		rows = rows[:0]
+		for _, u := range users {
+			r, ok := byUser[u]
+			if !ok {
+				if r, err = row(u, items, scores, "popular"); err != nil {
+					return 0, err
+				}
+			}
+			rows = append(rows, r)
 		}
 	}
 	var buf bytes.Buffer
@@ -148,4 +186,59 @@ func Recommend(ctx context.Context, cfg RecommendConfig) (int, error) {
 		return 0, fmt.Errorf("train: %w", err)
 	}
 	return len(rows), nil
+}
+
+// Popular returns the k items with the most training interactions in
+// rows (history items and targets of the train split), most first, and
+// each one's share of those interactions: the recommendation for a user
+// without history.
+func Popular(rows []transforms.SequenceRow, k int) ([]int64, []float32) {
+	counts := map[int64]int{}
+	total := 0
+	for _, r := range rows {
+		if r.Split != transforms.SplitTrain {
+			continue
+		}
+		for _, it := range r.Items {
+			counts[it]++
+		}
+		counts[r.Target]++
+		total += len(r.Items) + 1
+	}
+	ids := make([]int64, 0, len(counts))
+	for id := range counts {
+		if id > 0 {
+			ids = append(ids, id)
+		}
+	}
+	slices.SortFunc(ids, func(a, b int64) int { return cmp.Or(cmp.Compare(counts[b], counts[a]), cmp.Compare(a, b)) })
+	ids = ids[:min(k, len(ids))]
+	scores := make([]float32, len(ids))
+	for i, id := range ids {
+		scores[i] = float32(counts[id]) / float32(total)
+	}
+	return ids, scores
+}
+
+// readUsers reads a file of user keys, one per line; blank lines are
+// skipped and repeats kept once.
+func readUsers(ctx context.Context, path string) ([]string, error) {
+	b, err := transforms.ReadFile(ctx, path)
+	if err != nil {
+		return nil, fmt.Errorf("train: users file: %w", err)
+	}
+	seen := map[string]bool{}
+	var users []string
+	for _, line := range strings.Split(string(b), "\n") {
+		u := strings.TrimSpace(line)
+		if u == "" || seen[u] {
+			continue
+		}
+		seen[u] = true
+		users = append(users, u)
+	}
+	if len(users) == 0 {
+		return nil, fmt.Errorf("train: users file %s lists no user", path)
+	}
+	return users, nil
 }

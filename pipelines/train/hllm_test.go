@@ -3,6 +3,7 @@ package train_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -110,6 +111,31 @@ func TestHLLMTrainsAndReloads(t *testing.T) {
 	if got, want := rep.Map(), res.Test.Map(); got["HR@10"] != want["HR@10"] || got["NDCG@10"] != want["NDCG@10"] || got["AUC"] != want["AUC"] {
 		t.Errorf("reloaded model: %v, trained %v", got, want)
 	}
+	// Recommendations for a known and a new user: the new one gets the
+	// popular items.
+	users := filepath.Join(t.TempDir(), "users.txt")
+	known := d0.Rows[0].UserKey
+	os.WriteFile(users, []byte("new-user\n"+known+"\n\nnew-user\n"), 0o644)
+	recs := filepath.Join(t.TempDir(), "recs.parquet")
+	if _, err := train.Recommend(ctx, train.RecommendConfig{Data: data, Checkpoint: res.Checkpoint, K: 5, Out: recs, Users: users}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := transforms.ReadParquetFile[train.RecommendationRow](ctx, recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].User != "new-user" || got[0].Source != "popular" || got[1].User != known || got[1].Source != "model" {
+		t.Fatalf("recommendations %+v: want new-user (popular) then %s (model)", got, known)
+	}
+	pop, shares := train.Popular(d0.Rows, 5)
+	for j, id := range pop {
+		if tok, _ := d0.ItemVocab().Token(id); got[0].Items[j] != tok || got[0].Scores[j] != shares[j] {
+			t.Fatalf("new user's items %v %v, popular %v %v", got[0].Items, got[0].Scores, pop, shares)
+		}
+		if j > 0 && shares[j] > shares[j-1] {
+			t.Fatalf("popular shares %v are not in descending order", shares)
+		}
+	}
 	notes.Reset()
 	cfg.Epochs = 1
 	cfg.ModelPath = t.TempDir()
@@ -141,6 +167,18 @@ func TestHLLMConfigErrors(t *testing.T) {
 	cfg.ItemSideFeatures = &train.SideFile{File: items}
 	if _, err := train.Run(ctx, cfg, nil, nil); err == nil || !strings.Contains(err.Error(), "takes no item_side_features") {
 		t.Errorf("side features: err = %v", err)
+	}
+}
+
+func TestPopular(t *testing.T) {
+	rows := []transforms.SequenceRow{
+		{Split: transforms.SplitTrain, Items: []int64{1, 2, 2}, Target: 3},
+		{Split: transforms.SplitTrain, Items: []int64{3, 2}, Target: 1},
+		{Split: transforms.SplitTest, Items: []int64{4, 4, 4}, Target: 4}, // not training
+	}
+	items, shares := train.Popular(rows, 3)
+	if fmt.Sprint(items) != "[2 1 3]" || fmt.Sprint(shares) != "[0.42857143 0.2857143 0.2857143]" {
+		t.Errorf("Popular = %v %v, want [2 1 3] [3/7 2/7 2/7]", items, shares)
 	}
 }
 

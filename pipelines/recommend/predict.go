@@ -1,7 +1,6 @@
 package recommend
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -87,17 +86,8 @@ func (f *recommendFn) Setup(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if vocab.Size() != mc.Items {
-		return fmt.Errorf("recommend: the item vocabulary of %s has %d items but %s was trained on %d", f.Data, vocab.Len(), f.Checkpoint, mc.Items-1)
-	}
-	if len(ck.Vocab) > 0 {
-		vs, err := features.ReadVocabsJSON(bytes.NewReader(ck.Vocab), f.Checkpoint)
-		if err != nil {
-			return fmt.Errorf("recommend: %w", err)
-		}
-		if v := vs[ItemVocab]; v != nil && !slices.Equal(v.Tokens, vocab.Tokens) {
-			return fmt.Errorf("recommend: %s was trained on another catalogue than %s (same size, other items): use it on the data it was trained on", f.Checkpoint, f.Data)
-		}
+	if vocab, err = train.CheckpointCatalogue(ck, f.Checkpoint, vocab, f.Data); err != nil {
+		return fmt.Errorf("recommend: %w", err)
 	}
 	f.m, f.tokens, f.hist = sequential.NewScorer(m), vocab.Tokens, sequential.History{}
 	return nil

@@ -11,7 +11,8 @@ import (
 
 // CheckCatalogue checks, before a pipeline runs, that data is a finished
 // retrieval preprocess output with a sequences table and that checkpoint
-// loads and was trained on a catalogue of the same size. It returns that
+// loads and was trained on a catalogue of the same size (or on the data's
+// items and text-only ones after them: CheckpointCatalogue). It returns that
 // size (with padding id 0) and the checkpoint. Its errors name the folder
 // or file at fault.
 func CheckCatalogue(ctx context.Context, data, checkpoint string) (int, *export.Checkpoint, error) {
@@ -35,8 +36,17 @@ func CheckCatalogue(ctx context.Context, data, checkpoint string) (int, *export.
 		return 0, nil, fmt.Errorf("%s: %w", checkpoint, err)
 	}
 	if mc.Items != sum.Items+1 {
-		return 0, nil, fmt.Errorf("%s was trained on a catalogue of %d items but %s has %d: use it on the data it was trained on",
-			checkpoint, mc.Items-1, data, sum.Items)
+		vrows, err := transforms.LoadTable[transforms.VocabRow](ctx, transforms.JoinPath(data, transforms.TableVocab))
+		if err != nil {
+			return 0, nil, err
+		}
+		vs, err := transforms.VocabsFromRows(vrows)
+		if err != nil {
+			return 0, nil, fmt.Errorf("%s: %w", transforms.JoinPath(data, transforms.TableVocab), err)
+		}
+		if _, err := CheckpointCatalogue(ck, checkpoint, vs["item_id"], data); err != nil {
+			return 0, nil, err
+		}
 	}
 	return mc.Items, ck, nil
 }

@@ -72,7 +72,7 @@ func ColdStart(ctx context.Context, cfg Config, frac float64, progress io.Writer
 		return ColdStartResult{}, err
 	}
 	if cfg.Name == "hllm" {
-		if _, err := EmbedItemTexts(ctx, cfg, cfg.Notes); err != nil {
+		if data, err = prepareHLLM(ctx, cfg, data); err != nil {
 			return ColdStartResult{}, err
 		}
 	}

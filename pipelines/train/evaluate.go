@@ -47,7 +47,7 @@ func ModelFromCheckpoint(ck *export.Checkpoint, path string) (sequential.Model, 
 // loadTrained loads a checkpoint's model and the data folder it is used
 // on, and checks that the two have the same catalogue.
 func loadTrained(ctx context.Context, checkpoint, dataDir string) (sequential.Model, *Data, error) {
-	m, mc, _, err := LoadModel(ctx, checkpoint)
+	m, _, ck, err := LoadModel(ctx, checkpoint)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -55,10 +55,11 @@ func loadTrained(ctx context.Context, checkpoint, dataDir string) (sequential.Mo
 	if err != nil {
 		return nil, nil, err
 	}
-	if data.Items() != mc.Items {
-		return nil, nil, fmt.Errorf("train: %s was trained on %d items but %s has %d: use it on the data it was trained on", checkpoint, mc.Items-1, dataDir, data.Items()-1)
+	v, err := CheckpointCatalogue(ck, checkpoint, data.ItemVocab(), dataDir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("train: %w", err)
 	}
-	return m, data, nil
+	return m, data.withItems(v), nil
 }
 
 // EvalConfig says what Evaluate scores.

@@ -107,8 +107,8 @@ func Export(ctx context.Context, cfg ExportConfig) (ExportResult, error) {
 	if err != nil {
 		return res, err
 	}
-	if rows.Items() != mc.Items {
-		return res, fmt.Errorf("train: %s was trained on %d items but %s has %d", cfg.Checkpoint, mc.Items-1, cfg.Data, rows.Items()-1)
+	if _, err := CheckpointCatalogue(ck, cfg.Checkpoint, rows.ItemVocab(), cfg.Data); err != nil {
+		return res, fmt.Errorf("train: %w", err)
 	}
 	s, err := onnx.NewSession(cfg.Out, data, onnx.SessionOptions{})
 	if err != nil {

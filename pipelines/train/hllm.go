@@ -1,11 +1,16 @@
 package train
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
+	"slices"
 
+	"github.com/genrec/genrec/export"
+	"github.com/genrec/genrec/features"
 	"github.com/genrec/genrec/models/hllm"
 	"github.com/genrec/genrec/models/sequential"
 	"github.com/genrec/genrec/pipelines/embeditems"
@@ -77,6 +82,23 @@ func EmbedItemTexts(ctx context.Context, cfg Config, progress io.Writer) (string
 		fmt.Fprintf(progress, "item texts: %d items (%d encoded, %d reused) with %s in %s\n", res.Rows, res.Encoded, res.Reused, res.Encoder, dir)
 	}
 	return dir, nil
+}
+
+// prepareHLLM encodes the item texts (EmbedItemTexts) and adds the items
+// that have a text but no interaction to data's catalogue.
+func prepareHLLM(ctx context.Context, cfg Config, data *Data) (*Data, error) {
+	dir, err := EmbedItemTexts(ctx, cfg, cfg.Notes)
+	if err != nil {
+		return nil, err
+	}
+	data, added, err := WithTextItems(ctx, data, dir)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Notes != nil && added > 0 {
+		fmt.Fprintf(cfg.Notes, "catalogue: %d items with a text but no interaction added (ids %d..%d); they are ranked from their text\n", added, data.Items()-added, data.Items()-1)
+	}
+	return data, nil
 }
 
 // textTable reads the item text vectors of dir into a catalogue x dim
@@ -155,4 +177,97 @@ func newHLLM(c ModelConfig, rng *rand.Rand) (sequential.Model, error) {
 		}
 	}
 	return m, nil
+}
+
+// WithTextItems returns data with the items of the item-text folder dir
+// that its item vocabulary lacks appended, in token order with count 0:
+// items with a text but no interaction (a new film in movies.csv), which
+// HLLM ranks from their text. It also returns how many it added; data
+// itself is not changed.
+func WithTextItems(ctx context.Context, data *Data, dir string) (*Data, int, error) {
+	rows, err := embeditems.Load(ctx, dir)
+	if err != nil {
+		return nil, 0, fmt.Errorf("train: item texts: %w", err)
+	}
+	vocab := data.ItemVocab()
+	if vocab == nil {
+		return nil, 0, fmt.Errorf("train: %s has no item_id vocabulary", data.Dir)
+	}
+	var extra []string
+	for _, r := range rows {
+		if vocab.ID(r.ItemKey) == 0 && r.ItemKey != "" {
+			extra = append(extra, r.ItemKey)
+		}
+	}
+	if len(extra) == 0 {
+		return data, 0, nil
+	}
+	slices.SortFunc(extra, features.CompareTokens)
+	extra = slices.Compact(extra)
+	ext := &features.Vocab{Name: vocab.Name, Tokens: append(slices.Clone(vocab.Tokens), extra...),
+		Counts: append(slices.Clone(vocab.Counts), make([]int64, len(extra))...)}
+	return data.withItems(ext), len(extra), nil
+}
+
+// withItems returns data with item vocabulary v (an extension of its own:
+// see WithTextItems), or data itself when v is its vocabulary.
+func (d *Data) withItems(v *features.Vocab) *Data {
+	if v == d.ItemVocab() {
+		return d
+	}
+	out := *d
+	out.Vocabs = maps.Clone(d.Vocabs)
+	out.Vocabs[v.Name] = v
+	out.Summary.Items = v.Len()
+	return &out
+}
+
+// checkpointItems returns the item vocabulary of checkpoint ck when it
+// extends data's: data's items first, then the text-only items HLLM added
+// (WithTextItems). ok is false when the checkpoint's catalogue is not
+// such an extension.
+func checkpointItems(ck *export.Checkpoint, data *features.Vocab, items int) (*features.Vocab, bool) {
+	if ck == nil || len(ck.Vocab) == 0 || data == nil {
+		return nil, false
+	}
+	vs, err := features.ReadVocabsJSON(bytes.NewReader(ck.Vocab), "checkpoint")
+	if err != nil {
+		return nil, false
+	}
+	v := vs[data.Name]
+	if v == nil || v.Size() != items || v.Len() < data.Len() || !slices.Equal(v.Tokens[:data.Len()], data.Tokens) {
+		return nil, false
+	}
+	return v, true
+}
+
+// CheckpointCatalogue returns the item vocabulary a checkpoint ranks over
+// on data's item vocabulary: data's own when the sizes match, else the
+// checkpoint's when it extends data's with text-only items, else an error
+// naming both (also for a catalogue of the same size but other items).
+func CheckpointCatalogue(ck *export.Checkpoint, path string, data *features.Vocab, dataDir string) (*features.Vocab, error) {
+	mc, err := ParseModelConfig(ck.ModelConfig)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if data != nil && data.Size() == mc.Items {
+		if len(ck.Vocab) > 0 {
+			vs, err := features.ReadVocabsJSON(bytes.NewReader(ck.Vocab), path)
+			if err != nil {
+				return nil, err
+			}
+			if v := vs[data.Name]; v != nil && !slices.Equal(v.Tokens, data.Tokens) {
+				return nil, fmt.Errorf("%s was trained on another catalogue than %s (same size, other items): use it on the data it was trained on", path, dataDir)
+			}
+		}
+		return data, nil
+	}
+	if v, ok := checkpointItems(ck, data, mc.Items); ok {
+		return v, nil
+	}
+	n := 0
+	if data != nil {
+		n = data.Len()
+	}
+	return nil, fmt.Errorf("%s was trained on a catalogue of %d items but %s has %d: use it on the data it was trained on", path, mc.Items-1, dataDir, n)
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -258,5 +259,88 @@ func TestColdStart(t *testing.T) {
 	}
 	if math.Abs(h.RandomHR[50]-50.0/float64(199)) > 0.1 {
 		t.Errorf("random HR@50 %.4f is far from 50/199", h.RandomHR[50])
+	}
+}
+
+// TestHLLMTextOnlyItems: items of the item-text file that no event
+// mentions join the catalogue after the data's own, with no ID embedding;
+// evaluate, recommend, the pipelines' catalogue check and export accept
+// the checkpoint on the data, and a text-only item whose text is that of
+// a popular item is recommended.
+func TestHLLMTextOnlyItems(t *testing.T) {
+	ctx := context.Background()
+	data, items := hllmData(t, 200, 90)
+	d0, err := train.LoadData(ctx, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pop, _ := train.Popular(d0.Rows, 1)
+	popKey, _ := d0.ItemVocab().Token(pop[0])
+	var popLine string
+	b, _ := os.ReadFile(items)
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, popKey+",") {
+			popLine = line
+		}
+	}
+	twin := "new1" + strings.TrimPrefix(popLine, popKey) // the popular item's title and category
+	f, _ := os.OpenFile(items, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString(twin + "\nnew2,A film nobody has seen (category 1),c1\n")
+	f.Close()
+	out := t.TempDir()
+	var notes bytes.Buffer
+	cfg := hllmConfig(data, items, out, 3)
+	cfg.Notes = &notes
+	res, err := train.Run(ctx, cfg, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(notes.String(), "2 items with a text but no interaction added") {
+		t.Errorf("notes %q do not report the 2 text-only items", notes.String())
+	}
+	_, mc, ck, err := train.LoadModel(ctx, res.Checkpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := d0.Items()
+	if mc.Items != n+2 || len(mc.NoID) < 2 || mc.NoID[len(mc.NoID)-1] != int32(n+1) {
+		t.Fatalf("catalogue %d (data %d), no_id %v: want the 2 text-only items after the data's", mc.Items, n, mc.NoID)
+	}
+	v, err := train.CheckpointCatalogue(ck, res.Checkpoint, d0.ItemVocab(), data)
+	if err != nil || v.Len() != n+1 || v.Tokens[n-1] != "new1" || v.Tokens[n] != "new2" {
+		t.Fatalf("CheckpointCatalogue: %v, %v", v, err)
+	}
+	if items, _, err := train.CheckCatalogue(ctx, data, res.Checkpoint); err != nil || items != n+2 {
+		t.Fatalf("CheckCatalogue = %d, %v", items, err)
+	}
+	rep, err := train.Evaluate(ctx, train.EvalConfig{Data: data, Checkpoint: res.Checkpoint})
+	if err != nil || rep.Map()["NDCG@10"] != res.Test.Map()["NDCG@10"] {
+		t.Fatalf("Evaluate: %v, %v; train reported %v", rep, err, res.Test)
+	}
+	recs := filepath.Join(t.TempDir(), "recs.parquet")
+	if _, err := train.Recommend(ctx, train.RecommendConfig{Data: data, Checkpoint: res.Checkpoint, K: 20, Out: recs}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := transforms.ReadParquetFile[train.RecommendationRow](ctx, recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := 0
+	for _, r := range got {
+		if slices.Contains(r.Items, "new1") {
+			users++
+		}
+	}
+	t.Logf("new1 (text of popular item %s) is in the top 20 of %d of %d users", popKey, users, len(got))
+	if users == 0 {
+		t.Error("the text-only twin of the most popular item is in nobody's top 20")
+	}
+	if _, err := train.Export(ctx, train.ExportConfig{Checkpoint: res.Checkpoint, Out: filepath.Join(t.TempDir(), "m.onnx")}); err != nil {
+		t.Fatal(err)
+	}
+	// Another data set of the same size is still refused.
+	other, _ := hllmData(t, 120, 90)
+	if _, err := train.Evaluate(ctx, train.EvalConfig{Data: other, Checkpoint: res.Checkpoint}); err == nil || !strings.Contains(err.Error(), "use it on the data it was trained on") {
+		t.Errorf("checkpoint on other data: err = %v", err)
 	}
 }

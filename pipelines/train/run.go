@@ -56,7 +56,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer, onEpoch func(train
 		return Result{}, err
 	}
 	if cfg.Name == "hllm" {
-		if _, err := EmbedItemTexts(ctx, cfg, cfg.Notes); err != nil {
+		if data, err = prepareHLLM(ctx, cfg, data); err != nil {
 			return Result{}, err
 		}
 	}

@@ -51,8 +51,14 @@ type Config struct {
 	MaxSeqLen int          `json:"max_seq_len"` // N
 	LLM       LLMParams    `json:"llm_params"`
 	Fusion    FusionParams `json:"fusion_params"`
-	// TextDim is the width of the item text vectors (the encoder's Dim).
+	// TextDim is the width of the item text vectors (the encoder's Dim),
+	// projected by a trained W_p. Zero with the trainable encoder.
 	TextDim int `json:"text_dim"`
+	// TextBuckets > 0 is the trainable encoder instead: a learned vector
+	// per hashed n-gram bucket, an item's text part the mean over its
+	// ItemBuckets[item] (itemtext.HashedNGram.Features).
+	TextBuckets int       `json:"text_buckets,omitempty"`
+	ItemBuckets [][]int32 `json:"item_buckets,omitempty"`
 	// NoID lists the items that have no ID embedding: those without a
 	// training interaction, whose embedding comes from their text alone.
 	NoID []int32 `json:"no_id,omitempty"`
@@ -106,8 +112,17 @@ func (c Config) Validate() error {
 		return fmt.Errorf("hllm: fusion_params.dropout must be in [0, 1), got %v", f.Dropout)
 	case f.IDDropout >= 1:
 		return fmt.Errorf("hllm: fusion_params.id_dropout must be below 1, got %v", f.IDDropout)
-	case c.TextDim < 1:
-		return fmt.Errorf("hllm: text_dim (the item text vectors' width) must be positive, got %d", c.TextDim)
+	case (c.TextDim < 1) == (c.TextBuckets < 1):
+		return fmt.Errorf("hllm: want either text_dim (the item text vectors' width, %d) or text_buckets (the trainable encoder's, %d) positive", c.TextDim, c.TextBuckets)
+	case len(c.ItemBuckets) > c.Items || (c.TextBuckets < 1 && len(c.ItemBuckets) > 0):
+		return fmt.Errorf("hllm: %d item bucket lists for a catalogue of %d with text_buckets %d", len(c.ItemBuckets), c.Items, c.TextBuckets)
+	}
+	for i, l := range c.ItemBuckets {
+		for _, b := range l {
+			if b < 0 || int(b) >= c.TextBuckets {
+				return fmt.Errorf("hllm: item %d lists bucket %d, not in [0, %d)", i, b, c.TextBuckets)
+			}
+		}
 	}
 	for _, w := range f.FusionDims {
 		if w < 1 {

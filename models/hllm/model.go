@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 
+	"github.com/genrec/genrec/models/hllm/itemtext"
 	"github.com/genrec/genrec/models/hstu"
 	"github.com/genrec/genrec/models/kernels"
 	"github.com/genrec/genrec/models/sasrec"
@@ -22,9 +23,12 @@ type Model[T kernels.Float] struct {
 	cfg Config
 	d   int
 
-	// The item tower's parameters. Text is frozen: the encoder's vectors.
+	// The item tower's parameters. Text is frozen: the encoder's vectors;
+	// with the trainable encoder Text and ProjW are nil and Bag holds a
+	// vector per n-gram bucket.
 	Text         *kernels.Param[T] // Items x TextDim
 	ProjW, ProjB *kernels.Param[T] // TextDim x d, d
+	Bag          *kernels.Param[T] // TextBuckets x d, row-sparse
 	ID           *kernels.Param[T] // Items x d, row-sparse; nil for fusion none
 	Hidden       []*kernels.Param[T]
 	GateW, GateB *kernels.Param[T] // 2d x d, d (fusion gate)
@@ -36,8 +40,12 @@ type Model[T kernels.Float] struct {
 	// gradient flows back into the tower.
 	Fused *kernels.Param[T]
 
-	bb     backbone[T]
-	in     *sequential.Input[T]
+	bb backbone[T]
+	in *sequential.Input[T]
+	// bags[i] is item i's buckets that some item with an ID (a training
+	// interaction) also has: a bucket only items without one have is never
+	// trained, so it is left out rather than learnt from negatives alone.
+	bags   [][]int32
 	params []*kernels.Param[T]
 	noID   []bool
 
@@ -62,7 +70,9 @@ type backbone[T kernels.Float] interface {
 }
 
 // New builds a model with the text table zero (fill it with SetText or
-// load it from a checkpoint): W_p, the fusion weights Xavier-uniform,
+// load it from a checkpoint) or, for the trainable encoder, each bucket's
+// vector the hashed encoder's fixed direction for it
+// (itemtext.HashedNGram.BucketVector); W_p, the fusion weights Xavier-uniform,
 // biases zero, ID embeddings ~ N(0, 0.02), the logit scale ln(1/0.07), and
 // the backbone initialised as its own package does.
 func New[T kernels.Float](cfg Config, rng *rand.Rand) (*Model[T], error) {
@@ -72,12 +82,25 @@ func New[T kernels.Float](cfg Config, rng *rand.Rand) (*Model[T], error) {
 	}
 	d, n := cfg.LLM.HiddenSize, cfg.Items
 	m := &Model[T]{cfg: cfg, d: d}
-	m.Text = kernels.NewParam[T]("text_emb", n, cfg.TextDim)
-	m.Text.Frozen = true
-	m.ProjW = kernels.NewParam[T]("text_proj_w", cfg.TextDim, d)
 	m.ProjB = kernels.NewParam[T]("text_proj_b", d)
-	kernels.InitXavierUniform(m.ProjW.Value, cfg.TextDim, d, rng)
-	m.params = []*kernels.Param[T]{m.Text, m.ProjW, m.ProjB}
+	if cfg.TextBuckets > 0 {
+		m.Bag = kernels.NewParam[T]("text_bag", cfg.TextBuckets, d)
+		m.Bag.Sparse = true
+		row := make([]float32, d)
+		for k := range cfg.TextBuckets {
+			itemtext.HashedNGram{}.BucketVector(int32(k), row)
+			for j, v := range row {
+				m.Bag.Value[k*d+j] = T(v)
+			}
+		}
+		m.params = []*kernels.Param[T]{m.Bag, m.ProjB}
+	} else {
+		m.Text = kernels.NewParam[T]("text_emb", n, cfg.TextDim)
+		m.Text.Frozen = true
+		m.ProjW = kernels.NewParam[T]("text_proj_w", cfg.TextDim, d)
+		kernels.InitXavierUniform(m.ProjW.Value, cfg.TextDim, d, rng)
+		m.params = []*kernels.Param[T]{m.Text, m.ProjW, m.ProjB}
+	}
 	if cfg.Fusion.FusionType != FusionNone {
 		m.ID = kernels.NewParam[T]("id_emb", n, d)
 		m.ID.Sparse = true
@@ -106,6 +129,22 @@ func New[T kernels.Float](cfg Config, rng *rand.Rand) (*Model[T], error) {
 	m.noID = make([]bool, n)
 	for _, it := range cfg.NoID {
 		m.noID[it] = true
+	}
+	if cfg.TextBuckets > 0 {
+		live := make([]bool, cfg.TextBuckets)
+		for i, l := range cfg.ItemBuckets {
+			for _, k := range l {
+				live[k] = live[k] || !m.noID[i]
+			}
+		}
+		m.bags = make([][]int32, len(cfg.ItemBuckets))
+		for i, l := range cfg.ItemBuckets {
+			for _, k := range l {
+				if live[k] {
+					m.bags[i] = append(m.bags[i], k)
+				}
+			}
+		}
 	}
 
 	l := cfg.LLM
@@ -139,6 +178,9 @@ func New[T kernels.Float](cfg Config, rng *rand.Rand) (*Model[T], error) {
 // SetText copies the item text vectors (Items x TextDim, row 0 the padding
 // id) into the frozen text table.
 func (m *Model[T]) SetText(v []T) error {
+	if m.Text == nil {
+		return fmt.Errorf("hllm: the trainable encoder has no text table")
+	}
 	if len(v) != len(m.Text.Value) {
 		return fmt.Errorf("hllm: text table has %d values, want %d (%d items x %d)", len(v), len(m.Text.Value), m.cfg.Items, m.cfg.TextDim)
 	}
@@ -268,7 +310,11 @@ func (m *Model[T]) forwardTower(rng *rand.Rand) {
 	n, d, t := m.cfg.Items, m.d, m.cfg.TextDim
 	f := m.Fused.Value
 	m.p = sequential.Grow(m.p, n*d)
-	kernels.LinearForward(m.Text.Value, m.ProjW.Value, m.ProjB.Value, m.p, n, t, d)
+	if m.Bag != nil {
+		m.bagForward()
+	} else {
+		kernels.LinearForward(m.Text.Value, m.ProjW.Value, m.ProjB.Value, m.p, n, t, d)
+	}
 	if m.ID == nil {
 		copy(f, m.p)
 		return
@@ -386,7 +432,11 @@ func (m *Model[T]) backwardTower(df []T) {
 		m.scratch[2] = de
 		m.splitCat(dy, dp, de, false)
 	}
-	kernels.LinearBackward(m.Text.Value, m.ProjW.Value, dp, nil, m.ProjW.Grad, m.ProjB.Grad, n, t, d)
+	if m.Bag != nil {
+		m.bagBackward(dp)
+	} else {
+		kernels.LinearBackward(m.Text.Value, m.ProjW.Value, dp, nil, m.ProjW.Grad, m.ProjB.Grad, n, t, d)
+	}
 	if de == nil {
 		return
 	}
@@ -396,6 +446,46 @@ func (m *Model[T]) backwardTower(df []T) {
 		}
 		kernels.AddTo(m.ID.Grad[i*d:(i+1)*d], de[i*d:(i+1)*d])
 		m.ID.Touch(i)
+	}
+}
+
+// bagForward fills m.p with the trainable encoder's text part:
+//
+//	p_i = b_p + mean_{k ∈ ItemBuckets[i], k trained} Bag[k]
+//
+// where a bucket is trained when an item with an ID embedding has it.
+func (m *Model[T]) bagForward() {
+	d := m.d
+	for i := range m.cfg.Items {
+		row := m.p[i*d : (i+1)*d]
+		copy(row, m.ProjB.Value)
+		var l []int32
+		if i < len(m.bags) {
+			l = m.bags[i]
+		}
+		w := 1 / T(max(len(l), 1))
+		for _, k := range l {
+			kernels.Axpy(w, m.Bag.Value[int(k)*d:(int(k)+1)*d], row)
+		}
+	}
+}
+
+// bagBackward accumulates the trainable encoder's gradients from dp, the
+// gradient of the text parts (zero outside the fused table's touched rows).
+func (m *Model[T]) bagBackward(dp []T) {
+	d := m.d
+	for _, i := range m.Fused.TouchedRows() {
+		g := dp[i*d : (i+1)*d]
+		kernels.AddTo(m.ProjB.Grad, g)
+		if i >= len(m.bags) {
+			continue
+		}
+		l := m.bags[i]
+		w := 1 / T(max(len(l), 1))
+		for _, k := range l {
+			kernels.Axpy(w, g, m.Bag.Grad[int(k)*d:(int(k)+1)*d])
+			m.Bag.Touch(int(k))
+		}
 	}
 }
 

@@ -51,12 +51,14 @@ func newModel[T kernels.Float](t testing.TB, cfg hllm.Config, seed uint64) *hllm
 	if err != nil {
 		t.Fatal(err)
 	}
-	text := make([]T, cfg.Items*cfg.TextDim)
-	for i := range text {
-		text[i] = T(rng.NormFloat64())
-	}
-	if err := m.SetText(text); err != nil {
-		t.Fatal(err)
+	if cfg.TextDim > 0 {
+		text := make([]T, cfg.Items*cfg.TextDim)
+		for i := range text {
+			text[i] = T(rng.NormFloat64())
+		}
+		if err := m.SetText(text); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, p := range m.Params() {
 		if p.Frozen || p.Name == "logit_scale" {
@@ -84,6 +86,28 @@ func TestGradients(t *testing.T) {
 			})
 		}
 	}
+	t.Run("trainable encoder", func(t *testing.T) {
+		for _, fu := range []string{hllm.FusionConcat, hllm.FusionNone} {
+			cfg := trainableConfig(testConfig(hllm.BackboneHSTU, fu))
+			m := newModel[float64](t, cfg, 3)
+			rng := rand.New(rand.NewPCG(4, 4))
+			b := testBatch(rng, cfg.Items, cfg.MaxSeqLen, []int{5, 2, 3})
+			gradcheck.Check(t, whole{m}, b, rng, 11, "trainable/"+fu+": ")
+		}
+	})
+}
+
+// trainableConfig switches cfg to the trainable bag-of-buckets encoder:
+// 11 buckets, item i listing buckets i%11 and (3i)%11 (item 2 none).
+func trainableConfig(cfg hllm.Config) hllm.Config {
+	cfg.TextDim, cfg.TextBuckets = 0, 11
+	cfg.ItemBuckets = make([][]int32, cfg.Items)
+	for i := range cfg.ItemBuckets {
+		if i != 2 {
+			cfg.ItemBuckets[i] = []int32{int32(i % 11), int32(3 * i % 11), int32(i % 11)}
+		}
+	}
+	return cfg
 }
 
 // TestHeadGradients checks the gradients of the whole training loss (the
@@ -237,6 +261,8 @@ func TestConfigErrors(t *testing.T) {
 		{"backbone", func(c *hllm.Config) { c.LLM.Backbone = "rnn" }, "llm_params.backbone"},
 		{"heads", func(c *hllm.Config) { c.LLM.NumHeads = 4 }, "not a multiple of num_heads"},
 		{"text", func(c *hllm.Config) { c.TextDim = 0 }, "text_dim"},
+		{"both", func(c *hllm.Config) { c.TextBuckets = 4 }, "either text_dim"},
+		{"bucket", func(c *hllm.Config) { *c = trainableConfig(*c); c.ItemBuckets[4] = []int32{11} }, "item 4 lists bucket 11"},
 		{"noid", func(c *hllm.Config) { c.NoID = []int32{99} }, "no_id lists item 99"},
 		{"dims", func(c *hllm.Config) { c.Fusion.FusionDims = []int{0} }, "fusion_dims"},
 	} {

@@ -27,6 +27,7 @@ type EmbeddingRow struct {
 	Vector   []float32 `parquet:"vector,list"`
 	Encoder  string    `parquet:"encoder,dict"` // itemtext.Encoder.ID
 	TextHash string    `parquet:"text_hash"`    // hex SHA-256 of the encoded text
+	Text     string    `parquet:"text"`         // the encoded text (HLLM's trainable encoder reads it)
 }
 
 // SplitReused takes PCollection<ItemText> and returns the rows that can be
@@ -80,7 +81,7 @@ func loadOld(ctx context.Context, dir string) ([]EmbeddingRow, error) {
 
 func (f *reuseFn) ProcessElement(ctx context.Context, it ItemText, reused func(EmbeddingRow), todo func(ItemText)) error {
 	if r, ok := f.old[it.Key]; ok && r.TextHash == it.Hash {
-		r.Item = it.Item
+		r.Item, r.Text = it.Item, it.Text
 		reused(r)
 		f.reused.Inc(ctx, 1)
 		return nil
@@ -162,7 +163,7 @@ func (f *encodeFn) flush(ctx context.Context, emit func(EmbeddingRow)) error {
 		return fmt.Errorf("embeditems: encoding items %s..%s: %w", f.buf[0].Key, f.buf[len(f.buf)-1].Key, err)
 	}
 	for i, it := range f.buf {
-		emit(EmbeddingRow{ItemKey: it.Key, Item: it.Item, Vector: vs[i], Encoder: f.id, TextHash: it.Hash})
+		emit(EmbeddingRow{ItemKey: it.Key, Item: it.Item, Vector: vs[i], Encoder: f.id, TextHash: it.Hash, Text: it.Text})
 	}
 	f.encoded.Inc(ctx, int64(len(f.buf)))
 	f.n += int64(len(f.buf))

@@ -12,6 +12,7 @@ import (
 	"github.com/genrec/genrec/export"
 	"github.com/genrec/genrec/features"
 	"github.com/genrec/genrec/models/hllm"
+	"github.com/genrec/genrec/models/hllm/itemtext"
 	"github.com/genrec/genrec/models/sequential"
 	"github.com/genrec/genrec/pipelines/embeditems"
 	"github.com/genrec/genrec/runners"
@@ -37,6 +38,11 @@ type ItemText struct {
 	// Pooling is a BERT encoder's pooling: mean (default) or cls.
 	Pooling    string `yaml:"pooling" json:"pooling,omitempty"`
 	Embeddings string `yaml:"embeddings" json:"embeddings,omitempty"`
+	// Trainable switches to the trainable built-in encoder: a vector per
+	// hashed word/character n-gram bucket (Buckets of them, default
+	// 32768), learnt with the recommender, instead of frozen vectors.
+	Trainable bool `yaml:"trainable" json:"trainable,omitempty"`
+	Buckets   int  `yaml:"buckets" json:"buckets,omitempty"`
 }
 
 // encoderName maps llm_params.model_name to embed-items' encoder: the
@@ -137,6 +143,38 @@ func textTable(ctx context.Context, dir string, data *Data) ([]float32, int, err
 	return table, dim, nil
 }
 
+// DefaultTextBuckets is the trainable encoder's bucket count by default.
+const DefaultTextBuckets = 1 << 15
+
+// itemBuckets reads the item texts of dir and returns each catalogue
+// item's hashed n-gram buckets (itemtext.HashedNGram.Features), the
+// trainable encoder's input.
+func itemBuckets(ctx context.Context, dir string, data *Data, buckets int) ([][]int32, error) {
+	rows, err := embeditems.Load(ctx, dir)
+	if err != nil {
+		return nil, fmt.Errorf("train: item texts: %w", err)
+	}
+	h := itemtext.HashedNGram{Buckets: buckets}
+	vocab := data.ItemVocab()
+	out := make([][]int32, data.Items())
+	found := 0
+	for _, r := range rows {
+		id := vocab.ID(r.ItemKey)
+		if id <= 0 || id >= int64(len(out)) {
+			continue
+		}
+		if r.Text == "" {
+			return nil, fmt.Errorf("train: %s has no text for item %q (written before texts were stored?): use a fresh item_text.embeddings folder", dir, r.ItemKey)
+		}
+		out[id] = h.Features(r.Text)
+		found++
+	}
+	if found*2 < len(out)-1 {
+		return nil, fmt.Errorf("train: only %d of the %d catalogue items of %s have a text in %s: is item_text.items the metadata of this data set?", found, len(out)-1, data.Dir, dir)
+	}
+	return out, nil
+}
+
 // untrainedItems lists the catalogue items that no training row holds:
 // they get no ID embedding, only their text (hllm.Config.NoID).
 func untrainedItems(rows []transforms.SequenceRow, items int) []int32 {
@@ -161,7 +199,8 @@ func untrainedItems(rows []transforms.SequenceRow, items int) []int32 {
 
 // HLLM returns the HLLM configuration of c.
 func (c ModelConfig) HLLM() hllm.Config {
-	return hllm.Config{Items: c.Items, MaxSeqLen: c.MaxSeqLen, LLM: c.LLM, Fusion: c.Fusion, TextDim: c.TextDim, NoID: c.NoID}
+	return hllm.Config{Items: c.Items, MaxSeqLen: c.MaxSeqLen, LLM: c.LLM, Fusion: c.Fusion, TextDim: c.TextDim, NoID: c.NoID,
+		TextBuckets: c.TextBuckets, ItemBuckets: c.ItemBuckets}
 }
 
 // newHLLM builds the model with the text table of c when it has one (a

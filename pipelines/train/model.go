@@ -69,6 +69,9 @@ type ModelConfig struct {
 	TextDim int       `json:"text_dim,omitempty"`
 	NoID    []int32   `json:"no_id,omitempty"`
 	Text    []float32 `json:"-"`
+	// HLLM's trainable encoder: the bucket count and each item's buckets.
+	TextBuckets int       `json:"text_buckets,omitempty"`
+	ItemBuckets [][]int32 `json:"item_buckets,omitempty"`
 }
 
 // JSON is the configuration as stored in checkpoints.

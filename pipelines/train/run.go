@@ -1,6 +1,7 @@
 package train
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/genrec/genrec/eval"
 	"github.com/genrec/genrec/models/trainer"
+	"github.com/genrec/genrec/pipelines/embeditems"
 	"github.com/genrec/genrec/transforms"
 )
 
@@ -138,7 +140,15 @@ func ResolveModelConfig(ctx context.Context, cfg Config, data *Data) (ModelConfi
 		if err != nil {
 			return mc, err
 		}
-		if mc.Text, mc.TextDim, err = textTable(ctx, dir, data); err != nil {
+		if t := cfg.ItemText; t.Trainable {
+			if encoderName(cfg.LLM.ModelName) != embeditems.EncoderHashed {
+				return mc, fmt.Errorf("train: item_text.trainable needs the built-in encoder (llm_params.model_name: hashed-ngram), not %q", cfg.LLM.ModelName)
+			}
+			mc.TextBuckets = cmp.Or(t.Buckets, DefaultTextBuckets)
+			if mc.ItemBuckets, err = itemBuckets(ctx, dir, data, mc.TextBuckets); err != nil {
+				return mc, err
+			}
+		} else if mc.Text, mc.TextDim, err = textTable(ctx, dir, data); err != nil {
 			return mc, err
 		}
 		mc.NoID = untrainedItems(data.Rows, mc.Items)

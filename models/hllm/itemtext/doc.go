@@ -8,8 +8,9 @@
 //
 //   - HashedNGram, a built-in encoder that needs no weights: hashed word
 //     and character n-grams, each bucket a pseudo-random ±1/√D direction
-//     (feature hashing with a random projection). It is frozen; the
-//     trainable end-to-end item LLM of HLLM is a later step.
+//     (feature hashing with a random projection). Encode is frozen;
+//     Features gives the buckets that HLLM's trainable variant learns a
+//     vector for.
 //   - BERTEncoder, a BERT-family model from a local HuggingFace folder
 //     (package models/hllm/text), with CLS or mean pooling.
 //

@@ -27,8 +27,9 @@ import (
 // with no words encodes to the zero vector (its cosine to anything is
 // taken as 0).
 //
-// The encoder is frozen; a trainable end-to-end item encoder (HLLM's item
-// LLM) is a later step.
+// Encode is frozen. Features gives the bucket ids themselves, from which
+// HLLM's trainable encoder (models/hllm, item_text.trainable) learns one
+// vector per bucket end to end with the recommender.
 //
 // Zero fields take defaults: Dimension 64, N 2, CharN 5, Buckets 2^18. CharN
 // below 3 (but not 0) turns character n-grams off.
@@ -82,9 +83,8 @@ func (h HashedNGram) Encode(texts []string) ([][]float32, error) {
 
 func (h HashedNGram) encode(t string, acc []float64) []float32 {
 	clear(acc)
-	words := Words(t)
-	add := func(kind byte, s string) {
-		x := splitmix(fnv1a(kind, s)%uint64(h.Buckets) ^ h.Seed)
+	h.eachBucket(t, func(b uint64) {
+		x := splitmix(b ^ h.Seed)
 		for d := range acc {
 			if d%64 == 0 && d > 0 {
 				x = splitmix(x)
@@ -95,20 +95,7 @@ func (h HashedNGram) encode(t string, acc []float64) []float32 {
 				acc[d]--
 			}
 		}
-	}
-	for n := 1; n <= h.N; n++ {
-		for i := 0; i+n <= len(words); i++ {
-			add('w', strings.Join(words[i:i+n], " "))
-		}
-	}
-	for _, w := range words {
-		r := []rune("<" + w + ">")
-		for n := 3; n <= h.CharN; n++ {
-			for i := 0; i+n <= len(r); i++ {
-				add('c', string(r[i:i+n]))
-			}
-		}
-	}
+	})
 	// The common factor 1/√D of r cancels in the normalisation.
 	var ss float64
 	for _, a := range acc {
@@ -123,6 +110,56 @@ func (h HashedNGram) encode(t string, acc []float64) []float32 {
 		v[d] = float32(a * inv)
 	}
 	return v
+}
+
+// eachBucket calls fn with the bucket b(f) of every feature f of t, once
+// per occurrence: word n-grams, then character n-grams.
+func (h HashedNGram) eachBucket(t string, fn func(bucket uint64)) {
+	words := Words(t)
+	add := func(kind byte, s string) { fn(fnv1a(kind, s) % uint64(h.Buckets)) }
+	for n := 1; n <= h.N; n++ {
+		for i := 0; i+n <= len(words); i++ {
+			add('w', strings.Join(words[i:i+n], " "))
+		}
+	}
+	for _, w := range words {
+		r := []rune("<" + w + ">")
+		for n := 3; n <= h.CharN; n++ {
+			for i := 0; i+n <= len(r); i++ {
+				add('c', string(r[i:i+n]))
+			}
+		}
+	}
+}
+
+// Features returns the hashed features of t as bucket ids in [0, Buckets),
+// one per feature occurrence (a repeated n-gram repeats its bucket): the
+// input of a trainable bag-of-n-grams encoder, which learns one vector
+// per bucket instead of the fixed random ones Encode sums.
+func (h HashedNGram) Features(t string) []int32 {
+	h = h.withDefaults()
+	var out []int32
+	h.eachBucket(t, func(b uint64) { out = append(out, int32(b)) })
+	return out
+}
+
+// BucketVector fills v with bucket b's pseudo-random direction r(b) of
+// width len(v) (entries ±1/√len(v)): what Encode sums for a feature in
+// that bucket. A trainable encoder starts from it, so that before any
+// training it already places texts that share n-grams close together.
+func (h HashedNGram) BucketVector(b int32, v []float32) {
+	x := splitmix(uint64(b) ^ h.Seed)
+	a := float32(1 / math.Sqrt(float64(len(v))))
+	for d := range v {
+		if d%64 == 0 && d > 0 {
+			x = splitmix(x)
+		}
+		if x>>(d%64)&1 == 1 {
+			v[d] = a
+		} else {
+			v[d] = -a
+		}
+	}
 }
 
 // Words lower-cases t and returns its maximal runs of letters and digits.

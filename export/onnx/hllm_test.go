@@ -44,19 +44,7 @@ func TestHLLMMatchesGenrec(t *testing.T) {
 	needRuntime(t)
 	for _, fu := range []string{hllm.FusionConcat, hllm.FusionGate, hllm.FusionNone} {
 		m := randomHLLM(t, hllm.BackboneHSTU, fu)
-		mp, err := Export(m, Options{TopK: 10})
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, err := Marshal(mp)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := NewSession("hllm.onnx", data, SessionOptions{Threads: 1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
+		s := exportSession(t, m, Options{TopK: 10})
 		rows := randomRows(rand.New(rand.NewPCG(9, 9)), 6, 24, 40, 1)
 		idx := []int{0, 1, 2, 3, 4, 5}
 		b, err := sequential.NewBatch(rows, idx, 24, false)

@@ -120,9 +120,9 @@ func request(rows []transforms.SequenceRow, s int) Request {
 	return r
 }
 
-func exportSession(t testing.TB, m *hstu.Model[float32], opt Options) *Session {
+func exportSession(t testing.TB, m sequential.Model, opt Options) *Session {
 	t.Helper()
-	mp, err := HSTU(m, opt)
+	mp, err := Export(m, opt)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -67,14 +67,9 @@ func ColdStart(ctx context.Context, cfg Config, frac float64, progress io.Writer
 	if frac <= 0 || frac >= 1 {
 		return ColdStartResult{}, fmt.Errorf("train: cold-start fraction must be in (0, 1), got %v", frac)
 	}
-	data, err := LoadData(ctx, cfg.Data)
+	data, err := loadTrainData(ctx, cfg)
 	if err != nil {
 		return ColdStartResult{}, err
-	}
-	if cfg.Name == "hllm" {
-		if data, err = prepareHLLM(ctx, cfg, data); err != nil {
-			return ColdStartResult{}, err
-		}
 	}
 	rows, held := HoldOutItems(data.Rows, data.Items(), frac, cfg.Seed)
 	res := ColdStartResult{}

@@ -53,14 +53,9 @@ const MetricsFile = "metrics.json"
 // the best epoch on the test split. Progress bars go to progress (nil:
 // none); OnEpoch, when set, is called after every epoch.
 func Run(ctx context.Context, cfg Config, progress io.Writer, onEpoch func(trainer.EpochLog)) (Result, error) {
-	data, err := LoadData(ctx, cfg.Data)
+	data, err := loadTrainData(ctx, cfg)
 	if err != nil {
 		return Result{}, err
-	}
-	if cfg.Name == "hllm" {
-		if data, err = prepareHLLM(ctx, cfg, data); err != nil {
-			return Result{}, err
-		}
 	}
 	mc, err := ResolveModelConfig(ctx, cfg, data)
 	if err != nil {
@@ -106,6 +101,16 @@ func Run(ctx context.Context, cfg Config, progress io.Writer, onEpoch func(train
 		}
 	}
 	return res, nil
+}
+
+// loadTrainData loads cfg.Data and, for HLLM, encodes the item texts and
+// adds the text-only items to the catalogue (prepareHLLM).
+func loadTrainData(ctx context.Context, cfg Config) (*Data, error) {
+	data, err := LoadData(ctx, cfg.Data)
+	if err != nil || cfg.Name != "hllm" {
+		return data, err
+	}
+	return prepareHLLM(ctx, cfg, data)
 }
 
 func validRows(rows []transforms.SequenceRow) []transforms.SequenceRow {

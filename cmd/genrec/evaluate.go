@@ -105,7 +105,7 @@ interactions, with source "popular".`,
 
   # Chosen users, new ones included (popularity fallback)
   genrec recommend --data out/ml-100k --checkpoint out/ml-100k/hllm/best.ckpt --users users.txt --out recs.parquet`,
-		Args:    noArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cfg.Data == "" || cfg.Checkpoint == "" || cfg.Out == "" {
 				return usageError{fmt.Errorf("recommend needs --data, --checkpoint and --out")}

@@ -26,10 +26,13 @@ func (a Averaged) Loss() float64 { return a.LossSum / float64(max(a.Labels, 1)) 
 // accumulator sums the shards' updates weighted by their examples, in
 // float64. A shard that saw no examples adds its state only.
 type accumulator struct {
-	Names             []string
-	Shapes            [][]int
-	Value, M, V       [][]float64
-	Moments           bool // every weighted shard had moments
+	Names       []string
+	Shapes      [][]int
+	Value, M, V [][]float64
+	Moments     bool // every weighted shard had moments
+	// Frozen[i]: parameter i has no moments in any shard (a frozen
+	// parameter such as HLLM's text table); the others keep theirs.
+	Frozen            []bool
 	Weight            float64
 	States            []ShardState
 	Shards            []int
@@ -56,6 +59,7 @@ func (a *accumulator) add(u ShardUpdate) error {
 			a.Value = append(a.Value, make([]float64, len(t.Value)))
 			a.M = append(a.M, make([]float64, len(t.Value)))
 			a.V = append(a.V, make([]float64, len(t.Value)))
+			a.Frozen = append(a.Frozen, len(t.M) == 0 && len(t.V) == 0)
 		}
 	}
 	if len(u.Params) != len(a.Names) {
@@ -66,6 +70,12 @@ func (a *accumulator) add(u ShardUpdate) error {
 			return fmt.Errorf("distributed: shard %d's parameter %d is %s of %d values, others' %s of %d", u.Shard, i, t.Name, len(t.Value), a.Names[i], len(a.Value[i]))
 		}
 		axpy(a.Value[i], w, t.Value)
+		if frozen := len(t.M) == 0 && len(t.V) == 0; frozen || a.Frozen[i] {
+			if frozen != a.Frozen[i] {
+				a.Moments = false // moments in some shards only
+			}
+			continue
+		}
 		if len(t.M) != len(t.Value) || len(t.V) != len(t.Value) {
 			a.Moments = false
 			continue
@@ -87,7 +97,7 @@ func axpy(dst []float64, w float64, x []float32) {
 func (a *accumulator) merge(b *accumulator) error {
 	if b.Weight > 0 {
 		if a.Weight == 0 {
-			a.Names, a.Shapes, a.Value, a.M, a.V, a.Moments = b.Names, b.Shapes, b.Value, b.M, b.V, b.Moments
+			a.Names, a.Shapes, a.Value, a.M, a.V, a.Moments, a.Frozen = b.Names, b.Shapes, b.Value, b.M, b.V, b.Moments, b.Frozen
 		} else {
 			if !slices.Equal(a.Names, b.Names) {
 				return fmt.Errorf("distributed: shards disagree on the parameters")
@@ -97,7 +107,7 @@ func (a *accumulator) merge(b *accumulator) error {
 				addTo(a.M[i], b.M[i])
 				addTo(a.V[i], b.V[i])
 			}
-			a.Moments = a.Moments && b.Moments
+			a.Moments = a.Moments && b.Moments && slices.Equal(a.Frozen, b.Frozen)
 		}
 		a.Weight += b.Weight
 	}
@@ -140,7 +150,7 @@ func (a *accumulator) result(shards int) (Averaged, error) {
 	}
 	for i, name := range a.Names {
 		t := export.Tensor{Name: name, Shape: a.Shapes[i], Value: scale(a.Value[i], a.Weight)}
-		if a.Moments {
+		if a.Moments && !a.Frozen[i] {
 			t.M, t.V = scale(a.M[i], a.Weight), scale(a.V[i], a.Weight)
 		}
 		out.Params = append(out.Params, t)

@@ -1,6 +1,7 @@
 package distributed_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"math"
@@ -10,11 +11,13 @@ import (
 	"testing"
 
 	"github.com/genrec/genrec/export"
+	"github.com/genrec/genrec/models/hllm"
 	"github.com/genrec/genrec/models/sequential"
 	"github.com/genrec/genrec/pipelines/distributed"
 	"github.com/genrec/genrec/pipelines/train"
 	"github.com/genrec/genrec/runners"
 	"github.com/genrec/genrec/transforms"
+	"github.com/genrec/genrec/transforms/synthetic"
 )
 
 // TestOneShardEqualsFit checks that one-shard rounds take
@@ -213,3 +216,41 @@ func losses(log []distributed.RoundLog) []float64 {
 }
 
 var _ = sequential.Evaluate
+
+// TestOneShardEqualsFitHLLM: an HLLM model (text+ID fusion, the frozen
+// text table carried through the rounds' checkpoints) trained in one-shard
+// rounds ends with Fit's weights and moments to the bit.
+func TestOneShardEqualsFitHLLM(t *testing.T) {
+	ctx := context.Background()
+	data := smallData(t)
+	cfg := synthetic.DefaultConfig()
+	cfg.Users, cfg.Items, cfg.MeanLength = 300, 120, 15
+	var b bytes.Buffer
+	if err := synthetic.WriteItemsCSV(&b, cfg); err != nil {
+		t.Fatal(err)
+	}
+	items := filepath.Join(t.TempDir(), "items.csv")
+	if err := os.WriteFile(items, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hllmConfig := func(dir string) train.Config {
+		c := trainConfig(data, dir, 2)
+		c.ModelSpec = train.ModelSpec{Name: "hllm", LLM: hllm.LLMParams{HiddenSize: 16, NumHeads: 1, NumLayers: 1, Dropout: 0.2},
+			Fusion: hllm.FusionParams{FusionType: hllm.FusionConcat}, ItemText: &train.ItemText{Items: items, Dim: 16}}
+		return c
+	}
+	fitDir := t.TempDir()
+	if _, err := train.Run(ctx, hllmConfig(fitDir), nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	fit := loadCheckpoint(t, filepath.Join(fitDir, "last.ckpt"))
+	dir := t.TempDir()
+	if _, err := distributed.Run(ctx, distributed.Config{Train: hllmConfig(dir), Shards: 1, Rounds: 2}, runners.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	got := loadCheckpoint(t, filepath.Join(dir, "last.ckpt"))
+	if got.Model != "hllm" || got.Param("text_emb") == nil {
+		t.Fatalf("round checkpoint holds %s, text_emb %v", got.Model, got.Param("text_emb") != nil)
+	}
+	sameParams(t, got, fit)
+}

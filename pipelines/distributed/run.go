@@ -126,7 +126,7 @@ func Run(ctx context.Context, cfg Config, ropt runners.Options) (Result, error) 
 	cfg = cfg.withDefaults()
 	o := cfg.Train.Options
 	dir := o.ModelPath
-	data, err := train.LoadData(ctx, cfg.Train.Data)
+	data, err := train.LoadTrainData(ctx, cfg.Train)
 	if err != nil {
 		return Result{}, err
 	}

@@ -67,7 +67,7 @@ func ColdStart(ctx context.Context, cfg Config, frac float64, progress io.Writer
 	if frac <= 0 || frac >= 1 {
 		return ColdStartResult{}, fmt.Errorf("train: cold-start fraction must be in (0, 1), got %v", frac)
 	}
-	data, err := loadTrainData(ctx, cfg)
+	data, err := LoadTrainData(ctx, cfg)
 	if err != nil {
 		return ColdStartResult{}, err
 	}

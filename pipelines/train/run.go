@@ -53,7 +53,7 @@ const MetricsFile = "metrics.json"
 // the best epoch on the test split. Progress bars go to progress (nil:
 // none); OnEpoch, when set, is called after every epoch.
 func Run(ctx context.Context, cfg Config, progress io.Writer, onEpoch func(trainer.EpochLog)) (Result, error) {
-	data, err := loadTrainData(ctx, cfg)
+	data, err := LoadTrainData(ctx, cfg)
 	if err != nil {
 		return Result{}, err
 	}
@@ -103,9 +103,10 @@ func Run(ctx context.Context, cfg Config, progress io.Writer, onEpoch func(train
 	return res, nil
 }
 
-// loadTrainData loads cfg.Data and, for HLLM, encodes the item texts and
-// adds the text-only items to the catalogue (prepareHLLM).
-func loadTrainData(ctx context.Context, cfg Config) (*Data, error) {
+// LoadTrainData loads cfg.Data for training: for HLLM it also encodes the
+// item texts (EmbedItemTexts) and adds the items that have a text but no
+// interaction to the catalogue (WithTextItems).
+func LoadTrainData(ctx context.Context, cfg Config) (*Data, error) {
 	data, err := LoadData(ctx, cfg.Data)
 	if err != nil || cfg.Name != "hllm" {
 		return data, err

@@ -20,7 +20,7 @@ type Config struct {
 	Template string // itemtext template; default itemtext.DefaultTemplate
 	Encoder  string // "hashed" (default) or a local BERT folder
 	Dim      int    // hashed encoder dimension; default 64
-	Pooling  string // BERT pooling, text.PoolMean (default) or text.PoolCLS
+	Pooling  string // BERT pooling, text.PoolMean (default), text.PoolCLS or text.PoolItem
 	// BatchSize is the number of texts encoded per call; default 64.
 	BatchSize int
 	Out       string // output folder
@@ -69,8 +69,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("embeditems: no output folder")
 	case c.BatchSize < 0 || c.Dim < 0 || c.MaxTags < 0:
 		return fmt.Errorf("embeditems: negative batch size, dimension or tag count")
-	case c.Pooling != text.PoolMean && c.Pooling != text.PoolCLS:
-		return fmt.Errorf("embeditems: pooling %q (want %q or %q)", c.Pooling, text.PoolMean, text.PoolCLS)
+	case c.Pooling != text.PoolMean && c.Pooling != text.PoolCLS && c.Pooling != text.PoolItem:
+		return fmt.Errorf("embeditems: pooling %q (want %q, %q or %q)", c.Pooling, text.PoolMean, text.PoolCLS, text.PoolItem)
 	}
 	if c.Format != "" {
 		if _, err := transforms.ParseItemFormat(c.Format); err != nil {

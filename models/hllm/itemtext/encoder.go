@@ -23,7 +23,7 @@ type Encoder interface {
 // the mean over tokens as Pooling says. The vectors are not normalised.
 type BERTEncoder struct {
 	Dir     string
-	Pooling string // text.PoolCLS or text.PoolMean
+	Pooling string // text.PoolCLS, text.PoolMean or text.PoolItem
 	model   *text.BERT
 }
 
@@ -33,8 +33,8 @@ func LoadBERTEncoder(dir, pooling string) (*BERTEncoder, error) {
 	if pooling == "" {
 		pooling = text.PoolMean
 	}
-	if pooling != text.PoolCLS && pooling != text.PoolMean {
-		return nil, fmt.Errorf("itemtext: pooling %q (want %q or %q)", pooling, text.PoolCLS, text.PoolMean)
+	if pooling != text.PoolCLS && pooling != text.PoolMean && pooling != text.PoolItem {
+		return nil, fmt.Errorf("itemtext: pooling %q (want %q, %q or %q)", pooling, text.PoolCLS, text.PoolMean, text.PoolItem)
 	}
 	m, err := text.LoadBERT(dir)
 	if err != nil {

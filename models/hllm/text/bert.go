@@ -18,7 +18,15 @@ import (
 const (
 	PoolCLS  = "cls"  // the [CLS] (first) position's hidden state
 	PoolMean = "mean" // the mean over the attention mask ([CLS] and [SEP] included)
+	// PoolItem is HLLM's item token: [ITEM] is appended after the text
+	// ([CLS] pieces [ITEM] [SEP]) and its hidden state is the item's
+	// vector. The vocabulary must hold [ITEM]: a model whose item LLM was
+	// trained with it (HLLM); a plain BERT has none.
+	PoolItem = "item"
 )
+
+// ItemToken is the token PoolItem appends and pools.
+const ItemToken = "[ITEM]"
 
 // maxChunkRows bounds the tokens one forward pass packs together, so memory
 // stays at about maxChunkRows * (4*hidden + intermediate) float32s.
@@ -176,8 +184,21 @@ func newBERT(cfg Config, tok Tokenizer, ws map[string][]float32) *BERT {
 // or PoolMean). No texts give none; an unknown pooling is an error.
 func (m *BERT) Encode(texts []string, pooling string) ([][]float32, error) {
 	ids := make([][]int32, len(texts))
+	item, hasItem := m.Tokenizer.Vocab.ID(ItemToken)
+	if pooling == PoolItem && !hasItem {
+		return nil, fmt.Errorf("text: pooling %q needs an %s token in the vocabulary: a model whose item LLM was trained with one (HLLM); a plain BERT has none, use %q or %q", PoolItem, ItemToken, PoolMean, PoolCLS)
+	}
 	for i, t := range texts {
-		ids[i] = m.Tokenizer.encode(t)
+		if pooling != PoolItem {
+			ids[i] = m.Tokenizer.encode(t)
+			continue
+		}
+		tok := m.Tokenizer
+		if tok.MaxLen > 0 {
+			tok.MaxLen-- // room for [ITEM]
+		}
+		s := tok.encode(t)
+		ids[i] = append(s[:len(s)-1:len(s)-1], item, s[len(s)-1]) // [CLS] pieces [ITEM] [SEP]
 	}
 	return m.EncodeIDs(ids, pooling)
 }
@@ -185,8 +206,23 @@ func (m *BERT) Encode(texts []string, pooling string) ([][]float32, error) {
 // EncodeIDs is Encode on token ids, one unpadded sequence per item (each
 // 1..max_position_embeddings ids in [0, vocab_size)).
 func (m *BERT) EncodeIDs(seqs [][]int32, pooling string) ([][]float32, error) {
-	if pooling != PoolCLS && pooling != PoolMean {
-		return nil, fmt.Errorf("text: pooling %q (want %q or %q)", pooling, PoolCLS, PoolMean)
+	if pooling != PoolCLS && pooling != PoolMean && pooling != PoolItem {
+		return nil, fmt.Errorf("text: pooling %q (want %q, %q or %q)", pooling, PoolCLS, PoolMean, PoolItem)
+	}
+	item, _ := m.Tokenizer.Vocab.ID(ItemToken)
+	at := make([]int, len(seqs)) // PoolItem: the last [ITEM] position of each sequence
+	for i, s := range seqs {
+		at[i] = -1
+		if pooling == PoolItem {
+			for j, id := range s {
+				if id == item {
+					at[i] = j
+				}
+			}
+			if at[i] < 0 {
+				return nil, fmt.Errorf("text: sequence %d has no %s token to pool", i, ItemToken)
+			}
+		}
 	}
 	for i, s := range seqs {
 		if len(s) == 0 || len(s) > m.Config.MaxPositionEmbeddings {
@@ -210,9 +246,13 @@ func (m *BERT) EncodeIDs(seqs [][]int32, pooling string) ([][]float32, error) {
 		o := 0
 		for i, s := range seqs[lo:hi] {
 			v := make([]float32, d)
-			if pooling == PoolCLS {
+			switch pooling {
+			case PoolCLS:
 				copy(v, x[o*d:(o+1)*d])
-			} else {
+			case PoolItem:
+				r := o + at[lo+i]
+				copy(v, x[r*d:(r+1)*d])
+			default:
 				for r := o; r < o+len(s); r++ {
 					kernels.Axpy(1, x[r*d:(r+1)*d], v)
 				}

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -242,4 +243,42 @@ func TestLoadBERT(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "model.safetensors"), []byte{1, 2, 3}, 0o644)
 	_, err = LoadBERT(dir)
 	errHas("truncated", err, "model.safetensors", "too short")
+}
+
+// TestEncodeItemPooling checks HLLM's [ITEM] pooling: the text becomes
+// [CLS] pieces [ITEM] [SEP] (truncated so that [ITEM] stays), its vector is
+// the reference hidden state at [ITEM]; a vocabulary without [ITEM] is an
+// error that says which poolings work.
+func TestEncodeItemPooling(t *testing.T) {
+	tok := Tokenizer{Vocab: NewVocab(append(slices.Clone(testTokens), ItemToken)), Lower: true, MaxLen: 8}
+	m := randomBERT(tinyConfig(), tok, rand.New(rand.NewPCG(5, 6)))
+	item, _ := tok.Vocab.ID(ItemToken)
+	sep, _ := tok.Vocab.ID(SepToken)
+	texts := []string{"Red cotton shirt, size large for men and women", "", "classic novel"}
+	got, err := m.Encode(texts, PoolItem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, txt := range texts {
+		short := tok
+		short.MaxLen--
+		ids := short.encode(txt)
+		ids = append(ids[:len(ids)-1:len(ids)-1], item, sep)
+		if len(ids) > tok.MaxLen {
+			t.Fatalf("text %d: %d ids for MaxLen %d", i, len(ids), tok.MaxLen)
+		}
+		ref := m.referenceHidden(ids)
+		for j := range m.Config.HiddenSize {
+			if w := ref[len(ids)-2][j]; math.Abs(float64(got[i][j])-w) > 1e-4 {
+				t.Fatalf("text %d dim %d: item pooling %.7g, reference hidden state at [ITEM] %.7g", i, j, got[i][j], w)
+			}
+		}
+	}
+	plain := randomBERT(tinyConfig(), testTokenizer(8), rand.New(rand.NewPCG(5, 6)))
+	if _, err := plain.Encode(texts, PoolItem); err == nil || !strings.Contains(err.Error(), "[ITEM] token") || !strings.Contains(err.Error(), `"mean"`) {
+		t.Errorf("item pooling without [ITEM]: err = %v", err)
+	}
+	if _, err := m.EncodeIDs([][]int32{{2, 5, 3}}, PoolItem); err == nil || !strings.Contains(err.Error(), "no [ITEM]") {
+		t.Errorf("EncodeIDs without [ITEM]: err = %v", err)
+	}
 }

@@ -9,7 +9,8 @@
 // (basic cleaning, lower-casing and accent stripping, punctuation and CJK
 // splitting, greedy longest-match-first pieces). BERT.Encode tokenizes,
 // runs the encoder on each text at its own length and pools the last hidden
-// states by the [CLS] position or the mean over the tokens.
+// states by the [CLS] position, the mean over the tokens, or (HLLM) an
+// [ITEM] token appended to the text, when the vocabulary holds one.
 //
 // The fast forward packs all texts' tokens into one matrix for the dense
 // layers (gonum BLAS through models/kernels) and runs attention per text

@@ -273,7 +273,14 @@ func runColdStart(ctx context.Context, stdout, stderr io.Writer, cfg train.Confi
 	}
 	fmt.Fprintf(stdout, "cold start (%s) done in %s: %d items held out of training, best epoch %d\n", name, time.Since(start).Round(time.Second), res.Held, res.Fit.BestEpoch)
 	printReport(stdout, "held-out targets", res.Cold)
-	fmt.Fprintf(stdout, "random ranking on them: HR@10 %.4f NDCG@10 %.4f\n", res.RandomHR[10], res.RandomNDCG[10])
+	fmt.Fprint(stdout, "random ranking on them: ")
+	for _, k := range res.Cold.Ks {
+		fmt.Fprintf(stdout, " HR@%d %.4f", k, res.RandomHR[k])
+	}
+	for _, k := range res.Cold.Ks {
+		fmt.Fprintf(stdout, " NDCG@%d %.4f", k, res.RandomNDCG[k])
+	}
+	fmt.Fprintln(stdout, "  AUC 0.5")
 	printReport(stdout, "other targets", res.Warm)
 	return nil
 }

@@ -114,12 +114,8 @@ func (f *trainFlags) resolve(ctx context.Context, fs *pflag.FlagSet) (train.Conf
 		cfg.Engine = f.engine
 	}
 	cfg.Resume = f.resume
-	if cfg.Name == "hllm" {
-		if cfg.LLM.NumLayers == 0 {
-			return cfg, usageError{fmt.Errorf("no model shape: model hllm needs llm_params (hidden_size, num_heads, num_layers; see configs/ml-100k-hllm.yaml)")}
-		}
-	} else if cfg.Transformer.NumLayers == 0 {
-		return cfg, usageError{fmt.Errorf("no model shape: give a --config whose train: section sets transformer_params (see configs/)")}
+	if err := cfg.CheckShape(); err != nil {
+		return cfg, usageError{err}
 	}
 	if err := cfg.Options.WithDefaults().Validate(); err != nil {
 		return cfg, usageError{err}

@@ -123,8 +123,8 @@ func (c Config) resolve() (Config, error) {
 		return bad("%v", err)
 	}
 	t := c.Job.Train
-	if t.Transformer.NumLayers == 0 {
-		return bad("no model shape: the config's train: section must set transformer_params (see configs/)")
+	if err := t.CheckShape(); err != nil {
+		return bad("%v", err)
 	}
 	if err := t.Options.WithDefaults().Validate(); err != nil {
 		return bad("%v", err)

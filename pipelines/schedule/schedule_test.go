@@ -18,9 +18,11 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 
+	"github.com/genrec/genrec/models/hllm"
 	"github.com/genrec/genrec/models/trainer"
 	"github.com/genrec/genrec/pipelines"
 	"github.com/genrec/genrec/pipelines/schedule"
+	"github.com/genrec/genrec/pipelines/train"
 	"github.com/genrec/genrec/runners"
 	"github.com/genrec/genrec/transforms/synthetic"
 )
@@ -486,5 +488,37 @@ func TestUnreadableSuccess(t *testing.T) {
 	}
 	if after := files(t, p); !maps.Equal(before, after) {
 		t.Errorf("partition changed: %v -> %v", before, after)
+	}
+}
+
+// TestDailyHLLM: an HLLM config runs day after day (the item texts encoded
+// into each partition's model folder); the second day starts cold and
+// says why, and each partition's ONNX file is written.
+func TestDailyHLLM(t *testing.T) {
+	f := newFixture(t)
+	cfg := synthetic.DefaultConfig()
+	cfg.Users, cfg.Items = 200, 100
+	var b bytes.Buffer
+	if err := synthetic.WriteItemsCSV(&b, cfg); err != nil {
+		t.Fatal(err)
+	}
+	items := filepath.Join(f.dir, "items.csv")
+	if err := os.WriteFile(items, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.job.Train.ModelSpec = train.ModelSpec{Name: "hllm", LLM: hllm.LLMParams{HiddenSize: 8, NumHeads: 1, NumLayers: 1},
+		ItemText: &train.ItemText{Items: items, Dim: 16}}
+	for i, date := range []string{"2026-11-28", "2026-11-29"} {
+		f.input(t, date, uint64(i+1))
+		res, err := f.run(t, date, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(filepath.Join(f.partition(date), "model.onnx")); err != nil {
+			t.Errorf("%s: %v", date, err)
+		}
+		if i == 1 && (res.WarmStart != "" || !strings.Contains(res.ColdStart, "HLLM")) {
+			t.Errorf("day 2: warm start %q, cold start reason %q", res.WarmStart, res.ColdStart)
+		}
 	}
 }

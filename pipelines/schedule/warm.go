@@ -25,6 +25,9 @@ import (
 // from that is training a fresh trainer whose model holds prev's weights
 // (trainer.LoadWeights), which is what a warm start is.
 func warmStart(ctx context.Context, cfg *train.Config, prev string) (reason string, err error) {
+	if cfg.Name == "hllm" {
+		return "HLLM's model configuration (the items without training rows, the text-only items) follows each partition's data", nil
+	}
 	ck, err := export.LoadCheckpoint(ctx, prev)
 	if err != nil {
 		return fmt.Sprintf("cannot read %s: %v", prev, err), nil

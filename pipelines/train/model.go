@@ -41,6 +41,21 @@ type ModelSpec struct {
 	ItemText *ItemText         `yaml:"item_text" json:"item_text,omitempty"`
 }
 
+// CheckShape reports a spec without a model shape: HLLM needs
+// llm_params, the other models transformer_params.
+func (s ModelSpec) CheckShape() error {
+	if s.Name == "hllm" {
+		if s.LLM.NumLayers == 0 {
+			return fmt.Errorf("no model shape: model hllm needs llm_params (hidden_size, num_heads, num_layers; see configs/ml-100k-hllm.yaml)")
+		}
+		return nil
+	}
+	if s.Transformer.NumLayers == 0 {
+		return fmt.Errorf("no model shape: the config's train: section must set transformer_params (see configs/)")
+	}
+	return nil
+}
+
 // SideFile is an item metadata file: u.item, movies.dat, movies.csv or
 // Beauty_item2attributes.json (format as transforms.ItemFormat; default:
 // from the file name).

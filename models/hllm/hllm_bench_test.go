@@ -3,11 +3,10 @@ package hllm_test
 import (
 	"math/rand/v2"
 	"testing"
-	"time"
 
 	"github.com/genrec/genrec/models/hllm"
 	"github.com/genrec/genrec/models/hstu"
-	"github.com/genrec/genrec/models/kernels"
+	"github.com/genrec/genrec/models/internal/benchstep"
 	"github.com/genrec/genrec/models/sequential"
 )
 
@@ -53,24 +52,7 @@ func BenchmarkTrainStep(b *testing.B) {
 			for i := range batch.Labels {
 				batch.Labels[i] = int32(1 + rng.IntN(items-1))
 			}
-			head := sequential.Head{Loss: sequential.LossConfig{Negatives: 128}}
-			adam := kernels.NewAdamW(1e-3)
-			step := func() {
-				for _, p := range m.Params() {
-					p.ZeroGrad()
-				}
-				if _, _, err := head.Step(m, batch, rng); err != nil {
-					b.Fatal(err)
-				}
-				kernels.AdamWStep(adam, m.Params())
-			}
-			step()
-			b.ResetTimer()
-			start := time.Now()
-			for range b.N {
-				step()
-			}
-			b.ReportMetric(float64(128*b.N)/time.Since(start).Seconds(), "seq/s")
+			benchstep.Run(b, m, batch, 128, rng)
 		})
 	}
 }

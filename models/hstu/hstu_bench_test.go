@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/genrec/genrec/models/hstu"
-	"github.com/genrec/genrec/models/kernels"
+	"github.com/genrec/genrec/models/internal/benchstep"
 	"github.com/genrec/genrec/models/sequential"
 	"github.com/genrec/genrec/transforms"
 )
@@ -61,24 +61,7 @@ func BenchmarkTrainStep(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			head := sequential.Head{Loss: sequential.LossConfig{Negatives: 128}}
-			adam := kernels.NewAdamW(1e-3)
-			step := func() {
-				for _, p := range m.Params() {
-					p.ZeroGrad()
-				}
-				if _, _, err := head.Step(m, batch, rng); err != nil {
-					b.Fatal(err)
-				}
-				kernels.AdamWStep(adam, m.Params())
-			}
-			step() // warm buffers
-			b.ResetTimer()
-			start := time.Now()
-			for range b.N {
-				step()
-			}
-			b.ReportMetric(float64(128*b.N)/time.Since(start).Seconds(), "seq/s")
+			benchstep.Run(b, m, batch, 128, rng)
 		})
 	}
 }

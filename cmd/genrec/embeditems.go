@@ -57,7 +57,7 @@ copied. Throughput (items/s) is printed at the end.`,
 	f.StringVar(&cfg.Tags, "tags", "", "optional MovieLens tags.csv: tags join the text")
 	f.StringVar(&cfg.Data, "data", "", "optional preprocess folder: keep its items only, keyed by their encoded ids")
 	f.StringVar(&cfg.Template, "template", "", `item text template (default "Title: {title}. Genres: {genres}. Tags: {tags}.")`)
-	f.StringVar(&cfg.Encoder, "encoder", "hashed", "hashed (built in, no weights) or a local BERT folder")
+	f.StringVar(&cfg.Encoder, "encoder", "hashed", "hashed (built in, no weights) or a HuggingFace BERT folder, local or gs:// (config.json, vocab.txt, model.safetensors)")
 	f.IntVar(&cfg.Dim, "dim", 0, "hashed encoder dimension (default 64)")
 	f.StringVar(&cfg.Pooling, "pooling", "", "BERT pooling: mean (default), cls, or item (the hidden state of an [ITEM] token appended to the text, as HLLM; the vocabulary must hold [ITEM])")
 	f.IntVar(&cfg.BatchSize, "batch-size", 0, "texts per encoder call (default 64)")

@@ -151,7 +151,7 @@ model-path/model and model-path/baseline.
 
 model: hllm trains HLLM: each item's text (item_text: titles, genres, tags)
 is encoded first by the embed-items pipeline (llm_params.model_name: the
-built-in hashed-ngram encoder, or a local BERT folder; unchanged texts are
+built-in hashed-ngram encoder, or a BERT folder, local or gs://; unchanged texts are
 reused), fused with an ID embedding as fusion_params say (concat, sum, gate;
 none = text only), and a causal HSTU or softmax stack over the fused item
 embeddings is trained with InfoNCE and a learnable logit scale. Items with

@@ -21,7 +21,7 @@ const (
 
 // LLMParams is the seed API's llm_params. ModelName chooses the item text
 // encoder (read by the pipelines, not the model): "hashed-ngram", the
-// built-in one, or a local HuggingFace BERT folder. The other fields shape
+// built-in one, or a HuggingFace BERT folder (local or gs://). The other fields shape
 // the user model, the causal transformer over item embeddings.
 type LLMParams struct {
 	ModelName  string  `yaml:"model_name" json:"model_name,omitempty"`

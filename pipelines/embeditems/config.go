@@ -1,7 +1,10 @@
 package embeditems
 
 import (
+	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/genrec/genrec/models/hllm/itemtext"
@@ -9,8 +12,8 @@ import (
 	"github.com/genrec/genrec/transforms"
 )
 
-// Config configures the pipeline. Paths may be local or gs:// (a BERT
-// encoder folder must be local).
+// Config configures the pipeline. Paths may be local or gs://, a BERT
+// encoder folder too (each worker copies it to a local temporary folder).
 type Config struct {
 	Items    string // item metadata file (u.item, movies.dat, movies.csv, *item2attributes.json)
 	Format   string // transforms.ItemFormat; "" detects it from the file name
@@ -18,7 +21,7 @@ type Config struct {
 	MaxTags  int    // most frequent distinct tags kept per item; default 20
 	Data     string // optional preprocess folder: keep only its items, keyed by their "item_id" ids
 	Template string // itemtext template; default itemtext.DefaultTemplate
-	Encoder  string // "hashed" (default) or a local BERT folder
+	Encoder  string // "hashed" (default) or a BERT folder, local or gs://
 	Dim      int    // hashed encoder dimension; default 64
 	Pooling  string // BERT pooling, text.PoolMean (default), text.PoolCLS or text.PoolItem
 	// BatchSize is the number of texts encoded per call; default 64.
@@ -82,8 +85,8 @@ func (c Config) Validate() error {
 	if _, err := itemtext.NewTemplate(c.Template); err != nil {
 		return err
 	}
-	if c.Encoder != EncoderHashed && strings.Contains(c.Encoder, "://") {
-		return fmt.Errorf("embeditems: encoder %q: a BERT folder must be local", c.Encoder)
+	if c.Encoder != EncoderHashed && strings.Contains(c.Encoder, "://") && !strings.HasPrefix(c.Encoder, "gs://") {
+		return fmt.Errorf("embeditems: encoder %q: a BERT folder must be local or on gs://", c.Encoder)
 	}
 	return nil
 }
@@ -100,14 +103,51 @@ func (c Config) format() transforms.ItemFormat {
 	return f
 }
 
-// LoadEncoder builds the encoder a config names.
-func LoadEncoder(encoder string, dim int, pooling string) (itemtext.Encoder, error) {
+// LoadEncoder builds the encoder a config names. A BERT folder on gs:// is
+// copied to a local temporary folder (config.json, vocab.txt,
+// model.safetensors, and tokenizer_config.json when there is one), loaded,
+// and the copy removed; the encoder's ID names the gs:// folder.
+func LoadEncoder(ctx context.Context, encoder string, dim int, pooling string) (itemtext.Encoder, error) {
 	if encoder == EncoderHashed || encoder == "" {
 		return itemtext.HashedNGram{Dimension: dim}, nil
 	}
-	e, err := itemtext.LoadBERTEncoder(encoder, pooling)
+	dir := encoder
+	if strings.HasPrefix(encoder, "gs://") {
+		local, err := fetchFolder(ctx, encoder)
+		if err != nil {
+			return nil, fmt.Errorf("embeditems: encoder %s: %w", encoder, err)
+		}
+		defer os.RemoveAll(local)
+		dir = local
+	}
+	e, err := itemtext.LoadBERTEncoder(dir, pooling)
 	if err != nil {
 		return nil, fmt.Errorf("embeditems: encoder %s: %w", encoder, err)
 	}
+	e.Dir = encoder
 	return e, nil
+}
+
+// fetchFolder copies a HuggingFace BERT folder's files from a remote
+// folder into a new local temporary folder and returns it.
+func fetchFolder(ctx context.Context, remote string) (string, error) {
+	local, err := os.MkdirTemp("", "genrec-bert-")
+	if err != nil {
+		return "", err
+	}
+	for _, name := range []string{"config.json", "vocab.txt", "model.safetensors", "tokenizer_config.json"} {
+		b, err := transforms.ReadFile(ctx, transforms.JoinPath(remote, name))
+		if err != nil {
+			if name == "tokenizer_config.json" {
+				continue // optional
+			}
+			os.RemoveAll(local)
+			return "", err
+		}
+		if err := os.WriteFile(filepath.Join(local, name), b, 0o644); err != nil {
+			os.RemoveAll(local)
+			return "", err
+		}
+	}
+	return local, nil
 }

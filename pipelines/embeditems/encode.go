@@ -115,8 +115,8 @@ type encodeFn struct {
 	busy    time.Duration
 }
 
-func (f *encodeFn) Setup() error {
-	enc, err := LoadEncoder(f.Encoder, f.Dim, f.Pooling)
+func (f *encodeFn) Setup(ctx context.Context) error {
+	enc, err := LoadEncoder(ctx, f.Encoder, f.Dim, f.Pooling)
 	if err != nil {
 		return err
 	}

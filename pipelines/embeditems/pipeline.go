@@ -37,7 +37,7 @@ func Pipeline(s beam.Scope, cfg Config) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	enc, err := LoadEncoder(cfg.Encoder, cfg.Dim, cfg.Pooling)
+	enc, err := LoadEncoder(context.Background(), cfg.Encoder, cfg.Dim, cfg.Pooling)
 	if err != nil {
 		return err
 	}
@@ -63,7 +63,7 @@ func Run(ctx context.Context, cfg Config, ropt runners.Options) (Result, error) 
 	if err := cfg.Validate(); err != nil {
 		return Result{}, err
 	}
-	enc, err := LoadEncoder(cfg.Encoder, cfg.Dim, cfg.Pooling)
+	enc, err := LoadEncoder(ctx, cfg.Encoder, cfg.Dim, cfg.Pooling)
 	if err != nil {
 		return Result{}, err
 	}

@@ -1,7 +1,6 @@
 package text
 
 import (
-	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -18,28 +17,6 @@ func tinyConfig() Config {
 		IntermediateSize: 24, HiddenAct: "gelu", MaxPositionEmbeddings: 12, TypeVocabSize: 2, LayerNormEps: 1e-12}
 }
 
-// randomTensors draws every tensor of cfg: N(0, 0.5^2), LayerNorm gains
-// 1 + N(0, 0.2^2), so attention is far from uniform.
-func randomTensors(cfg Config, rng *rand.Rand) map[string]stTensor {
-	ts := map[string]stTensor{}
-	for _, s := range cfg.tensorShapes() {
-		n := 1
-		for _, v := range s.Shape {
-			n *= v
-		}
-		data := make([]float32, n)
-		for i := range data {
-			if strings.HasSuffix(s.Name, "LayerNorm.weight") {
-				data[i] = float32(1 + 0.2*rng.NormFloat64())
-			} else {
-				data[i] = float32(0.5 * rng.NormFloat64())
-			}
-		}
-		ts[s.Name] = stTensor{Shape: s.Shape, Data: data}
-	}
-	return ts
-}
-
 // randomBERT builds a model with random weights in memory.
 func randomBERT(cfg Config, tok Tokenizer, rng *rand.Rand) *BERT {
 	ws := map[string][]float32{}
@@ -54,18 +31,7 @@ func randomBERT(cfg Config, tok Tokenizer, rng *rand.Rand) *BERT {
 func writeFolder(t *testing.T, cfg Config, ts map[string]stTensor, prefix string) string {
 	t.Helper()
 	dir := t.TempDir()
-	raw, _ := json.Marshal(cfg)
-	if err := os.WriteFile(filepath.Join(dir, "config.json"), raw, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "vocab.txt"), []byte(strings.Join(testTokens, "\n")+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	named := map[string]stTensor{}
-	for n, v := range ts {
-		named[prefix+n] = v
-	}
-	if err := writeSafetensors(filepath.Join(dir, "model.safetensors"), named); err != nil {
+	if err := writeFolderTensors(dir, cfg, testTokens, ts, prefix); err != nil {
 		t.Fatal(err)
 	}
 	return dir

@@ -4,6 +4,9 @@
 //	kernels     numerical kernels with explicit forward and backward (float32/float64)
 //	sequential  what next-item models share: batches, input and output layers, the retrieval head
 //	hstu        HSTU (arXiv 2402.17152)
+//	hllm        HLLM (arXiv 2409.12740): item text + ID fusion under an HSTU or softmax user model;
+//	            hllm/text (WordPiece + BERT forward), hllm/itemtext (prompts, the hashed n-gram encoder)
+//	ranking     the ranking (click) task: HSTU as a click model, the mean-pooled baseline
 //	sasrec      SASRec (arXiv 1808.09781), the baseline HSTU is compared with
 //	trainer     GenRecTrainer: fit with early stopping, evaluate, predict, checkpoints
 //	graph       the kernels as gorgonia custom Ops, and HSTU as a gorgonia graph

@@ -57,7 +57,7 @@ func ExpandInputs(ctx context.Context, patterns []string) ([]string, error) {
 			return nil, fmt.Errorf("input %s: %w", p, err)
 		}
 		if len(files) == 0 {
-			return nil, fmt.Errorf("input %s: no such file", p)
+			return nil, fmt.Errorf("input %s: %w", p, os.ErrNotExist)
 		}
 		slices.Sort(files)
 		for _, f := range files {

@@ -141,7 +141,9 @@ func TestRunErrors(t *testing.T) {
 		want string
 	}{
 		{"malformed line names file:line", embeditems.Config{Items: bad, Out: filepath.Join(dir, "o1")}, "movies.csv:8"},
-		{"unknown format", embeditems.Config{Items: filepath.Join(dir, "items.txt"), Out: dir}, "item format"},
+		{"unknown format", embeditems.Config{Items: write(t, dir, "items.txt", movies), Out: dir}, "item format"},
+		{"missing items file", embeditems.Config{Items: filepath.Join(dir, "gone", "movies.csv"), Out: dir}, "gone/movies.csv: file does not exist"},
+		{"missing tags file", embeditems.Config{Items: bad, Tags: filepath.Join(dir, "tags.csv"), Out: dir}, "tags.csv: file does not exist"},
 		{"bad template", embeditems.Config{Items: bad, Template: "{plot}", Out: dir}, "unknown field"},
 		{"missing BERT folder", embeditems.Config{Items: bad, Encoder: filepath.Join(dir, "nobert"), Out: dir}, "nobert"},
 	}

@@ -60,6 +60,14 @@ func build(s beam.Scope, cfg Config, encoderID string) {
 // under Out got a new final name.
 func Run(ctx context.Context, cfg Config, ropt runners.Options) (Result, error) {
 	cfg = cfg.WithDefaults()
+	for _, f := range []string{cfg.Items, cfg.Tags} {
+		if f == "" {
+			continue
+		}
+		if _, err := transforms.ExpandInputs(ctx, []string{f}); err != nil {
+			return Result{}, fmt.Errorf("embeditems: %w", err)
+		}
+	}
 	if err := cfg.Validate(); err != nil {
 		return Result{}, err
 	}

@@ -61,6 +61,7 @@ type Model[T kernels.Float] struct {
 	inStep       bool    // between a training Forward and its Backward
 	snap         [][]T   // the tower values Fused was computed from (evaluation)
 	scratch      [4][]T
+	bwd          [][]T // backward buffers of the fusion layers (zeroed)
 }
 
 type backbone[T kernels.Float] interface {
@@ -407,7 +408,7 @@ func (m *Model[T]) backwardTower(df []T) {
 			dp[i], de[i] = df[i]*g, df[i]*(1-g)
 			dz[i] = df[i] * (m.p[i] - m.e[i]) * g * (1 - g)
 		}
-		dcat := make([]T, n*2*d)
+		dcat := m.zeroed(0, n*2*d)
 		kernels.LinearBackward(m.cat, m.GateW.Value, dz, dcat, m.GateW.Grad, m.GateB.Grad, n, 2*d, d)
 		m.splitCat(dcat, dp, de, true)
 	case FusionConcat:
@@ -416,12 +417,12 @@ func (m *Model[T]) backwardTower(df []T) {
 		for k := layers - 1; k >= 0; k-- {
 			w, b := m.Hidden[2*k], m.Hidden[2*k+1]
 			in, out := w.Rows(), w.Cols()
-			dx := make([]T, n*in)
+			dx := m.zeroed(3*k, n*in)
 			kernels.LinearBackward(m.hIn[k], w.Value, dy, dx, w.Grad, b.Grad, n, in, out)
 			if k > 0 {
-				dAct := make([]T, n*in)
+				dAct := m.zeroed(3*k+1, n*in)
 				kernels.DropoutBackward(m.hMask[k-1], m.hp, dx, dAct)
-				dPre := make([]T, n*in)
+				dPre := m.zeroed(3*k+2, n*in)
 				kernels.GELUBackward(m.hPre[k-1], dAct, dPre)
 				dy = dPre
 			} else {
@@ -487,6 +488,15 @@ func (m *Model[T]) bagBackward(dp []T) {
 			m.Bag.Touch(int(k))
 		}
 	}
+}
+
+// zeroed returns backward buffer i of length n, zeroed; the buffers are
+// kept between steps.
+func (m *Model[T]) zeroed(i, n int) []T {
+	m.bwd = growList(m.bwd, max(len(m.bwd), i+1))
+	m.bwd[i] = sequential.Grow(m.bwd[i], n)
+	clear(m.bwd[i])
+	return m.bwd[i]
 }
 
 // splitCat splits dcat (n x 2d, the gradient of [p, e]) into dp and de,

@@ -154,6 +154,21 @@ func (f *writeVocabFn) ProcessElement(ctx context.Context, vs features.Vocabs, e
 	return w.Finish(ctx, emit)
 }
 
+// LoadVocabs reads the vocab table of a preprocess output folder (local or
+// gs://) and rebuilds its vocabularies; its errors name the table.
+func LoadVocabs(ctx context.Context, dir string) (features.Vocabs, error) {
+	table := JoinPath(dir, TableVocab)
+	rows, err := LoadTable[VocabRow](ctx, table)
+	if err != nil {
+		return nil, err
+	}
+	vs, err := VocabsFromRows(rows)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", table, err)
+	}
+	return vs, nil
+}
+
 // VocabsFromRows rebuilds the vocabularies of a vocab table (the inverse
 // of VocabRows; rows may come in any order). It returns an error naming
 // the feature when its ids are not exactly 1..n.

@@ -239,7 +239,7 @@ func TestCheckerAcceptsExports(t *testing.T) {
 				t.Fatal(err)
 			}
 			f := filepath.Join(dir, name+"-"+string(q)+".onnx")
-			if err := Write(t.Context(), f, mp); err != nil {
+			if _, err := Write(t.Context(), f, mp); err != nil {
 				t.Fatal(err)
 			}
 			files = append(files, f)

@@ -20,14 +20,14 @@ func Marshal(m *pb.ModelProto) ([]byte, error) {
 }
 
 // Write encodes m and writes it to path (local or gs://) atomically: a
-// failed write leaves no file at path.
-func Write(ctx context.Context, path string, m *pb.ModelProto) error {
+// failed write leaves no file at path. It returns the bytes written.
+func Write(ctx context.Context, path string, m *pb.ModelProto) ([]byte, error) {
 	b, err := Marshal(m)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := transforms.WriteFileAtomic(ctx, path, b); err != nil {
-		return fmt.Errorf("onnx: %w", err)
+		return nil, fmt.Errorf("onnx: %w", err)
 	}
-	return nil
+	return b, nil
 }

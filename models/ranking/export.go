@@ -25,5 +25,6 @@ func (t *Trainer) ExportONNX(ctx context.Context, path string, opt onnx.Options)
 	if err != nil {
 		return err
 	}
-	return onnx.Write(ctx, path, mp)
+	_, err = onnx.Write(ctx, path, mp)
+	return err
 }

@@ -358,5 +358,6 @@ func (t *GenRecTrainer) ExportONNX(ctx context.Context, path string, opt onnx.Op
 	if err != nil {
 		return err
 	}
-	return onnx.Write(ctx, path, m)
+	_, err = onnx.Write(ctx, path, m)
+	return err
 }

@@ -106,15 +106,11 @@ func TextHash(t string) string {
 
 // itemIDs reads the "item_id" vocabulary of a preprocess folder.
 func itemIDs(ctx context.Context, data string) (map[string]int64, error) {
+	vs, err := transforms.LoadVocabs(ctx, data)
+	if err != nil {
+		return nil, fmt.Errorf("embeditems: reading the vocabulary: %w", err)
+	}
 	dir := transforms.JoinPath(data, transforms.TableVocab)
-	rows, err := transforms.LoadTable[transforms.VocabRow](ctx, dir)
-	if err != nil {
-		return nil, fmt.Errorf("embeditems: reading the vocabulary %s: %w", dir, err)
-	}
-	vs, err := transforms.VocabsFromRows(rows)
-	if err != nil {
-		return nil, fmt.Errorf("embeditems: %s: %w", dir, err)
-	}
 	v := vs["item_id"]
 	if v == nil {
 		return nil, fmt.Errorf("embeditems: %s has no item_id vocabulary", dir)

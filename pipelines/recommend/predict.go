@@ -95,18 +95,12 @@ func (f *recommendFn) Setup(ctx context.Context) error {
 
 // readItemVocab reads the item vocabulary of a preprocess output folder.
 func readItemVocab(ctx context.Context, data string) (*features.Vocab, error) {
-	table := transforms.JoinPath(data, transforms.TableVocab)
-	rows, err := transforms.LoadTable[transforms.VocabRow](ctx, table)
+	vs, err := transforms.LoadVocabs(ctx, data)
 	if err != nil {
 		return nil, fmt.Errorf("recommend: %w", err)
 	}
-	rows = slices.DeleteFunc(rows, func(r transforms.VocabRow) bool { return r.Feature != ItemVocab })
-	vs, err := transforms.VocabsFromRows(rows)
-	if err != nil {
-		return nil, fmt.Errorf("recommend: %s: %w", table, err)
-	}
 	if vs[ItemVocab] == nil {
-		return nil, fmt.Errorf("recommend: %s has no %s vocabulary", table, ItemVocab)
+		return nil, fmt.Errorf("recommend: %s has no %s vocabulary", transforms.JoinPath(data, transforms.TableVocab), ItemVocab)
 	}
 	return vs[ItemVocab], nil
 }

@@ -74,11 +74,7 @@ func modelConfig(ctx context.Context, cfg train.Config) (train.ModelConfig, *fea
 	if err != nil {
 		return train.ModelConfig{}, nil, err
 	}
-	vrows, err := transforms.LoadTable[transforms.VocabRow](ctx, transforms.JoinPath(cfg.Data, transforms.TableVocab))
-	if err != nil {
-		return train.ModelConfig{}, nil, err
-	}
-	vs, err := transforms.VocabsFromRows(vrows)
+	vs, err := transforms.LoadVocabs(ctx, cfg.Data)
 	if err != nil {
 		return train.ModelConfig{}, nil, err
 	}

@@ -36,13 +36,9 @@ func CheckCatalogue(ctx context.Context, data, checkpoint string) (int, *export.
 		return 0, nil, fmt.Errorf("%s: %w", checkpoint, err)
 	}
 	if mc.Items != sum.Items+1 {
-		vrows, err := transforms.LoadTable[transforms.VocabRow](ctx, transforms.JoinPath(data, transforms.TableVocab))
+		vs, err := transforms.LoadVocabs(ctx, data)
 		if err != nil {
 			return 0, nil, err
-		}
-		vs, err := transforms.VocabsFromRows(vrows)
-		if err != nil {
-			return 0, nil, fmt.Errorf("%s: %w", transforms.JoinPath(data, transforms.TableVocab), err)
 		}
 		if _, err := CheckpointCatalogue(ck, checkpoint, vs["item_id"], data); err != nil {
 			return 0, nil, err

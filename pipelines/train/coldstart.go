@@ -80,19 +80,11 @@ func ColdStart(ctx context.Context, cfg Config, frac float64, progress io.Writer
 	}
 	cut := *data
 	cut.Rows = rows
-	mc, err := ResolveModelConfig(ctx, cfg, &cut)
+	t, _, err := newTrainer(ctx, cfg, &cut, progress, onEpoch)
 	if err != nil {
 		return res, err
 	}
-	model, err := BuildModel(mc, cfg.Seed)
-	if err != nil {
-		return res, err
-	}
-	t, err := trainer.NewGenRecTrainer(model, cfg.Options)
-	if err != nil {
-		return res, err
-	}
-	t.ModelConfig, t.Vocab, t.Progress, t.OnEpoch = mc.JSON(), data.VocabJSON(), progress, onEpoch
+	model := t.Model
 	if res.Fit, err = t.Fit(ctx, rows, validRows(rows)); err != nil {
 		return res, err
 	}

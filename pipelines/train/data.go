@@ -63,13 +63,9 @@ func LoadData(ctx context.Context, dir string) (*Data, error) {
 	slices.SortStableFunc(rows, func(a, b transforms.SequenceRow) int {
 		return cmp.Or(cmp.Compare(a.User, b.User), cmp.Compare(a.Split, b.Split), cmp.Compare(a.Window, b.Window), cmp.Compare(a.Target, b.Target))
 	})
-	vrows, err := transforms.LoadTable[transforms.VocabRow](ctx, transforms.JoinPath(dir, transforms.TableVocab))
+	vs, err := transforms.LoadVocabs(ctx, dir)
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
-	}
-	vs, err := transforms.VocabsFromRows(vrows)
-	if err != nil {
-		return nil, fmt.Errorf("train: %s: %w", transforms.JoinPath(dir, transforms.TableVocab), err)
 	}
 	d := &Data{Dir: dir, Summary: sum, Rows: rows, Vocabs: vs}
 	for i, r := range rows {

@@ -78,14 +78,11 @@ func Export(ctx context.Context, cfg ExportConfig) (ExportResult, error) {
 	if err != nil {
 		return res, fmt.Errorf("%s: %w", cfg.Checkpoint, err)
 	}
-	data, err := onnx.Marshal(mp)
+	data, err := onnx.Write(ctx, cfg.Out, mp)
 	if err != nil {
 		return res, err
 	}
 	res.Bytes = int64(len(data))
-	if err := transforms.WriteFileAtomic(ctx, cfg.Out, data); err != nil {
-		return res, fmt.Errorf("train: %w", err)
-	}
 	if cfg.Items != "-" {
 		res.Items = cfg.Items
 		if res.Items == "" {
@@ -154,14 +151,11 @@ func exportRanking(ctx context.Context, cfg ExportConfig, ck *export.Checkpoint)
 	if err != nil {
 		return res, fmt.Errorf("%s: %w", cfg.Checkpoint, err)
 	}
-	data, err := onnx.Marshal(mp)
+	data, err := onnx.Write(ctx, cfg.Out, mp)
 	if err != nil {
 		return res, err
 	}
 	res.Bytes = int64(len(data))
-	if err := transforms.WriteFileAtomic(ctx, cfg.Out, data); err != nil {
-		return res, fmt.Errorf("train: %w", err)
-	}
 	if cfg.Data == "" {
 		return res, nil
 	}

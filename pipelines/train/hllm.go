@@ -107,38 +107,57 @@ func prepareHLLM(ctx context.Context, cfg Config, data *Data) (*Data, error) {
 	return data, nil
 }
 
-// textTable reads the item text vectors of dir into a catalogue x dim
-// table in data's item ids. Items of the catalogue without a text keep a
-// zero vector; when most have none, the files do not belong together and
-// it is an error.
-func textTable(ctx context.Context, dir string, data *Data) ([]float32, int, error) {
+// catalogueTexts reads the item-text table of dir and returns its row for
+// each catalogue id of data (nil for id 0 and items without a text). When
+// most catalogue items have none, the files do not belong together and it
+// is an error.
+func catalogueTexts(ctx context.Context, dir string, data *Data) ([]*embeditems.EmbeddingRow, error) {
 	rows, err := embeditems.Load(ctx, dir)
 	if err != nil {
-		return nil, 0, fmt.Errorf("train: item texts: %w", err)
+		return nil, fmt.Errorf("train: item texts: %w", err)
 	}
-	if len(rows) == 0 {
-		return nil, 0, fmt.Errorf("train: %s holds no item vectors", transforms.JoinPath(dir, embeditems.EmbeddingsTable))
-	}
-	dim := len(rows[0].Vector)
-	vocab, n := data.ItemVocab(), data.Items()
+	vocab := data.ItemVocab()
 	if vocab == nil {
-		return nil, 0, fmt.Errorf("train: %s has no item_id vocabulary", data.Dir)
+		return nil, fmt.Errorf("train: %s has no item_id vocabulary", data.Dir)
 	}
-	table := make([]float32, n*dim)
+	byID := make([]*embeditems.EmbeddingRow, data.Items())
 	found := 0
-	for _, r := range rows {
+	for i, r := range rows {
+		if id := vocab.ID(r.ItemKey); id > 0 && id < int64(len(byID)) {
+			byID[id] = &rows[i]
+			found++
+		}
+	}
+	if found*2 < len(byID)-1 {
+		return nil, fmt.Errorf("train: only %d of the %d catalogue items of %s have a text in %s: is item_text.items the metadata of this data set?", found, len(byID)-1, data.Dir, dir)
+	}
+	return byID, nil
+}
+
+// textTable reads the item text vectors of dir into a catalogue x dim
+// table in data's item ids; items without a text keep a zero vector.
+func textTable(ctx context.Context, dir string, data *Data) ([]float32, int, error) {
+	byID, err := catalogueTexts(ctx, dir, data)
+	if err != nil {
+		return nil, 0, err
+	}
+	dim := -1
+	for _, r := range byID {
+		if r == nil {
+			continue
+		}
+		if dim < 0 {
+			dim = len(r.Vector)
+		}
 		if len(r.Vector) != dim {
 			return nil, 0, fmt.Errorf("train: %s: item %q has a vector of %d values, others %d (two encoders in one folder?)", dir, r.ItemKey, len(r.Vector), dim)
 		}
-		id := vocab.ID(r.ItemKey)
-		if id <= 0 || id >= int64(n) {
-			continue
-		}
-		copy(table[int(id)*dim:], r.Vector)
-		found++
 	}
-	if found*2 < n-1 {
-		return nil, 0, fmt.Errorf("train: only %d of the %d catalogue items of %s have a text in %s: is item_text.items the metadata of this data set?", found, n-1, data.Dir, dir)
+	table := make([]float32, len(byID)*dim)
+	for id, r := range byID {
+		if r != nil {
+			copy(table[id*dim:], r.Vector)
+		}
 	}
 	return table, dim, nil
 }
@@ -150,27 +169,20 @@ const DefaultTextBuckets = 1 << 15
 // item's hashed n-gram buckets (itemtext.HashedNGram.Features), the
 // trainable encoder's input.
 func itemBuckets(ctx context.Context, dir string, data *Data, buckets int) ([][]int32, error) {
-	rows, err := embeditems.Load(ctx, dir)
+	byID, err := catalogueTexts(ctx, dir, data)
 	if err != nil {
-		return nil, fmt.Errorf("train: item texts: %w", err)
+		return nil, err
 	}
 	h := itemtext.HashedNGram{Buckets: buckets}
-	vocab := data.ItemVocab()
-	out := make([][]int32, data.Items())
-	found := 0
-	for _, r := range rows {
-		id := vocab.ID(r.ItemKey)
-		if id <= 0 || id >= int64(len(out)) {
+	out := make([][]int32, len(byID))
+	for id, r := range byID {
+		if r == nil {
 			continue
 		}
 		if r.Text == "" {
 			return nil, fmt.Errorf("train: %s has no text for item %q (written before texts were stored?): use a fresh item_text.embeddings folder", dir, r.ItemKey)
 		}
 		out[id] = h.Features(r.Text)
-		found++
-	}
-	if found*2 < len(out)-1 {
-		return nil, fmt.Errorf("train: only %d of the %d catalogue items of %s have a text in %s: is item_text.items the metadata of this data set?", found, len(out)-1, data.Dir, dir)
 	}
 	return out, nil
 }

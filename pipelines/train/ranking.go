@@ -61,13 +61,9 @@ func LoadRankingData(ctx context.Context, dir string) (*RankingData, error) {
 		return cmp.Or(cmp.Compare(a.User, b.User), cmp.Compare(a.Timestamp, b.Timestamp), cmp.Compare(a.Item, b.Item),
 			cmp.Compare(a.Label, b.Label), cmp.Compare(len(a.History), len(b.History)))
 	})
-	vrows, err := transforms.LoadTable[transforms.VocabRow](ctx, transforms.JoinPath(dir, transforms.TableVocab))
+	vs, err := transforms.LoadVocabs(ctx, dir)
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
-	}
-	vs, err := transforms.VocabsFromRows(vrows)
-	if err != nil {
-		return nil, fmt.Errorf("train: %s: %w", transforms.JoinPath(dir, transforms.TableVocab), err)
 	}
 	return &RankingData{Dir: dir, Summary: sum, Rows: rows, Vocabs: vs}, nil
 }

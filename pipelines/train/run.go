@@ -57,19 +57,10 @@ func Run(ctx context.Context, cfg Config, progress io.Writer, onEpoch func(train
 	if err != nil {
 		return Result{}, err
 	}
-	mc, err := ResolveModelConfig(ctx, cfg, data)
+	t, mc, err := newTrainer(ctx, cfg, data, progress, onEpoch)
 	if err != nil {
 		return Result{}, err
 	}
-	model, err := BuildModel(mc, cfg.Seed)
-	if err != nil {
-		return Result{}, err
-	}
-	t, err := trainer.NewGenRecTrainer(model, cfg.Options)
-	if err != nil {
-		return Result{}, err
-	}
-	t.ModelConfig, t.Vocab, t.Progress, t.OnEpoch = mc.JSON(), data.VocabJSON(), progress, onEpoch
 	res := Result{}
 	if cfg.Resume && cfg.ModelPath != "" {
 		last := transforms.JoinPath(cfg.ModelPath, "last.ckpt")
@@ -101,6 +92,26 @@ func Run(ctx context.Context, cfg Config, progress io.Writer, onEpoch func(train
 		}
 	}
 	return res, nil
+}
+
+// newTrainer builds cfg's model on data (ResolveModelConfig, BuildModel)
+// and a GenRecTrainer for it that stores the model configuration and item
+// vocabulary in its checkpoints.
+func newTrainer(ctx context.Context, cfg Config, data *Data, progress io.Writer, onEpoch func(trainer.EpochLog)) (*trainer.GenRecTrainer, ModelConfig, error) {
+	mc, err := ResolveModelConfig(ctx, cfg, data)
+	if err != nil {
+		return nil, mc, err
+	}
+	model, err := BuildModel(mc, cfg.Seed)
+	if err != nil {
+		return nil, mc, err
+	}
+	t, err := trainer.NewGenRecTrainer(model, cfg.Options)
+	if err != nil {
+		return nil, mc, err
+	}
+	t.ModelConfig, t.Vocab, t.Progress, t.OnEpoch = mc.JSON(), data.VocabJSON(), progress, onEpoch
+	return t, mc, nil
 }
 
 // LoadTrainData loads cfg.Data for training: for HLLM it also encodes the

@@ -15,8 +15,6 @@ import (
 )
 
 func init() {
-	register.DoFn2x0[transforms.SequenceRow, func(int64, transforms.SequenceRow)](&keyByUserFn{})
-	register.Emitter2[int64, transforms.SequenceRow]()
 	register.DoFn4x1[context.Context, int64, func(*transforms.SequenceRow) bool, func(UserMetrics), error](&rankUsersFn{})
 	register.Iter1[transforms.SequenceRow]()
 	register.Emitter1[UserMetrics]()
@@ -63,25 +61,13 @@ func userMetrics(r *transforms.SequenceRow, rank, n int64) UserMetrics {
 // share a forward pass.
 func RankUsers(s beam.Scope, rows beam.PCollection, checkpoint, split string, items, batch int) beam.PCollection {
 	s = s.Scope("evaluate.RankUsers")
-	keyed := beam.ParDo(s, &keyByUserFn{Split: split}, rows)
-	grouped := beam.GroupByKey(s, keyed)
+	grouped := transforms.GroupByUser(s, rows, split == transforms.SplitValid)
 	return beam.ParDo(s, &rankUsersFn{Checkpoint: checkpoint, Split: split, Items: items, BatchSize: batch}, grouped)
 }
 
 // keyByUserFn keys each row by its user, dropping the rows that neither
 // belong to split nor mask anything for it (test rows when evaluating
 // valid).
-type keyByUserFn struct {
-	Split string
-}
-
-func (f *keyByUserFn) ProcessElement(r transforms.SequenceRow, emit func(int64, transforms.SequenceRow)) {
-	if f.Split == transforms.SplitValid && r.Split == transforms.SplitTest {
-		return
-	}
-	emit(r.User, r)
-}
-
 // rankUsersFn ranks grouped users BatchSize at a time. The model is built
 // from Checkpoint once per DoFn instance in Setup; users whose rows of
 // Split are buffered are ranked when the buffer is full (in

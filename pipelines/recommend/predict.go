@@ -15,8 +15,6 @@ import (
 )
 
 func init() {
-	register.DoFn2x0[transforms.SequenceRow, func(int64, transforms.SequenceRow)](&keyByUserFn{})
-	register.Emitter2[int64, transforms.SequenceRow]()
 	register.DoFn4x1[context.Context, int64, func(*transforms.SequenceRow) bool, func(Recommendation), error](&recommendFn{})
 	register.Iter1[transforms.SequenceRow]()
 	register.Emitter1[Recommendation]()
@@ -44,15 +42,9 @@ var users = beam.NewCounter("genrec.recommend", "users")
 // catalogue size (with padding id 0) the checkpoint must have.
 func TopK(s beam.Scope, rows beam.PCollection, cfg Config, items int) beam.PCollection {
 	s = s.Scope("recommend.TopK")
-	grouped := beam.GroupByKey(s, beam.ParDo(s, &keyByUserFn{}, rows))
+	grouped := transforms.GroupByUser(s, rows, false)
 	return beam.ParDo(s, &recommendFn{Checkpoint: cfg.Checkpoint, Data: cfg.Data, Items: items, K: cfg.K,
 		BatchSize: max(cfg.BatchSize, 1), ModelVersion: cfg.ModelVersion}, grouped)
-}
-
-type keyByUserFn struct{}
-
-func (keyByUserFn) ProcessElement(r transforms.SequenceRow, emit func(int64, transforms.SequenceRow)) {
-	emit(r.User, r)
 }
 
 // recommendFn predicts for grouped users BatchSize at a time. The model

@@ -171,6 +171,9 @@ can be recommended. --cold-start 0.1 measures exactly that.`,
   genrec preprocess --config configs/ml-100k-ranking.yaml
   genrec train --config configs/ml-100k-ranking.yaml
 
+  # HLLM on the demo data (item texts from out/demo/input/items.csv)
+  genrec demo && genrec train --config configs/demo-hllm.yaml
+
   # HLLM (text + ID fusion) on MovieLens-100K, and its cold-start check
   genrec preprocess --config configs/ml-100k-hllm.yaml
   genrec train --config configs/ml-100k-hllm.yaml

@@ -8,6 +8,7 @@ import (
 	"github.com/genrec/genrec/export/onnx"
 	"github.com/genrec/genrec/models/hstu"
 	"github.com/genrec/genrec/models/ranking"
+	"github.com/genrec/genrec/models/trainer"
 )
 
 // The seed API's labelled example in Go: x = {user, history, item}, y =
@@ -38,7 +39,7 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	t, err := ranking.NewTrainer(model, ranking.Options{Epochs: 40, BatchSize: 64, LR: 5e-3, Patience: 10})
+	t, err := ranking.NewTrainer(model, ranking.Options{Epochs: 40, BatchSize: 64, Optimizer: trainer.OptimizerParams{LR: 5e-3}, EarlyStopPatience: 10})
 	if err != nil {
 		panic(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/genrec/genrec/models/hstu"
+	"github.com/genrec/genrec/models/trainer"
 )
 
 func testConfig(enc string) Config {
@@ -203,7 +204,7 @@ func TestFitLearnsClicks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tr, err := NewTrainer(m, Options{Epochs: 25, BatchSize: 64, LR: 5e-3, Patience: -1, ModelPath: t.TempDir()})
+		tr, err := NewTrainer(m, Options{Epochs: 25, BatchSize: 64, Optimizer: trainer.OptimizerParams{LR: 5e-3}, EarlyStopPatience: -1, ModelPath: t.TempDir()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -246,7 +247,7 @@ func TestPredictIsAligned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr, _ := NewTrainer(m, Options{EvalBatch: 7})
+	tr, _ := NewTrainer(m, Options{EvalBatchSize: 7})
 	all, err := tr.Predict(ex)
 	if err != nil || len(all) != len(ex) {
 		t.Fatalf("Predict: %d values (err %v) for %d examples", len(all), err, len(ex))

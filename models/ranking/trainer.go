@@ -3,75 +3,52 @@ package ranking
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
-	"time"
-
-	"github.com/schollz/progressbar/v3"
 
 	"github.com/genrec/genrec/eval"
 	"github.com/genrec/genrec/export"
 	"github.com/genrec/genrec/models/kernels"
+	"github.com/genrec/genrec/models/sequential"
 	"github.com/genrec/genrec/models/trainer"
-	"github.com/genrec/genrec/transforms"
 )
 
-// Options configure a Trainer. Zero values take the defaults in brackets.
-type Options struct {
-	Epochs      int     `yaml:"n_epoch" json:"n_epoch"`                       // [20]
-	BatchSize   int     `yaml:"batch_size" json:"batch_size"`                 // [256]
-	LR          float64 `yaml:"lr" json:"lr"`                                 // AdamW learning rate [0.001]
-	WeightDecay float64 `yaml:"weight_decay" json:"weight_decay"`             // [0]
-	Patience    int     `yaml:"earlystop_patience" json:"earlystop_patience"` // epochs without a better validation AUC [3]; negative: never stop early
-	Seed        uint64  `yaml:"seed" json:"seed"`
-	ModelPath   string  `yaml:"model_path" json:"model_path"`           // best.ckpt and last.ckpt go here ("" = none)
-	EvalBatch   int     `yaml:"eval_batch_size" json:"eval_batch_size"` // [1024]
-}
+// Options are the trainer's options (trainer.Options: the one set every
+// task shares). The ranking task honours all of them but the retrieval
+// loss's (loss, stochastic_length_alpha, ks, engine gorgonia), which are
+// errors here; it early-stops on validation AUC.
+type Options = trainer.Options
 
-// WithDefaults fills the zero fields.
-func (o Options) WithDefaults() Options {
-	if o.Epochs == 0 {
-		o.Epochs = 20
-	}
-	if o.BatchSize == 0 {
-		o.BatchSize = 256
-	}
-	if o.LR == 0 {
-		o.LR = 1e-3
-	}
-	if o.Patience == 0 {
-		o.Patience = 3
-	}
-	if o.EvalBatch == 0 {
-		o.EvalBatch = 1024
-	}
-	return o
-}
-
-// Validate reports the first impossible option.
-func (o Options) Validate() error {
+// CheckOptions returns o with the ranking task's defaults (earlystop_metric
+// AUC) and the trainer's, or an error naming an option the task cannot
+// honour. o is as the config file gave it, before defaults.
+func CheckOptions(o Options) (Options, error) {
 	switch {
-	case o.Epochs < 1:
-		return fmt.Errorf("ranking: n_epoch must be positive, got %d", o.Epochs)
-	case o.BatchSize < 1:
-		return fmt.Errorf("ranking: batch_size must be positive, got %d", o.BatchSize)
-	case !(o.LR > 0):
-		return fmt.Errorf("ranking: lr must be positive, got %v", o.LR)
+	case o.Loss != (sequential.LossConfig{}):
+		return o, fmt.Errorf("ranking: loss.* configures the retrieval loss; the ranking task trains binary cross-entropy on its labels (remove loss)")
+	case o.StochasticLength != 0:
+		return o, fmt.Errorf("ranking: stochastic_length_alpha is not supported by the ranking task (its histories are fixed per row)")
+	case len(o.Ks) > 0:
+		return o, fmt.Errorf("ranking: ks sets retrieval cut-offs; the ranking task reports AUC, GAUC and logloss (remove ks)")
+	case o.Engine != "" && o.Engine != trainer.EngineKernels:
+		return o, fmt.Errorf("ranking: engine %q does not train the ranking model; use engine kernels", o.Engine)
+	case o.EarlyStopMetric != "" && o.EarlyStopMetric != "AUC":
+		return o, fmt.Errorf("ranking: earlystop_metric must be AUC for the ranking task, got %q", o.EarlyStopMetric)
+	case o.ValidUsers != 0:
+		return o, fmt.Errorf("ranking: valid_users samples retrieval validation users; the ranking task scores every validation row")
 	}
-	return nil
+	o.EarlyStopMetric = "AUC"
+	o = o.WithDefaults()
+	return o, o.Validate()
 }
-
-// ErrNonFinite is returned (wrapped) when a loss or gradient is NaN or
-// infinite.
-var ErrNonFinite = errors.New("ranking: non-finite loss or gradient")
 
 // Trainer fits a ranking Model on labelled examples: the seed API's
 // GenRecTrainer for the ranking task (fit with early stopping on
-// validation AUC, evaluate, predict, ONNX export). Not safe for concurrent
-// use.
+// validation AUC, evaluate, predict, ONNX export). It is a
+// trainer.Session whose objective is binary cross-entropy and whose
+// validation scores AUC, GAUC and log loss. Not safe for concurrent use.
 type Trainer struct {
 	Model   *Model
 	Options Options
@@ -79,7 +56,7 @@ type Trainer struct {
 	Progress io.Writer
 	// OnEpoch is called after every epoch.
 	OnEpoch func(EpochLog)
-	adam    *kernels.AdamW
+	session *trainer.Session
 }
 
 // EpochLog is one epoch's summary.
@@ -100,135 +77,98 @@ type FitResult struct {
 	Stopped   bool // early stopping ended the run
 }
 
-// NewTrainer checks opts and returns a trainer for m.
+// NewTrainer checks opts (CheckOptions) and returns a trainer for m.
 func NewTrainer(m *Model, opts Options) (*Trainer, error) {
-	opts = opts.WithDefaults()
-	if err := opts.Validate(); err != nil {
+	opts, err := CheckOptions(opts)
+	if err != nil {
 		return nil, err
 	}
-	a := kernels.NewAdamW(opts.LR)
-	a.WeightDecay = opts.WeightDecay
-	return &Trainer{Model: m, Options: opts, adam: a}, nil
+	cfg, err := json.Marshal(m.Config())
+	if err != nil {
+		return nil, fmt.Errorf("ranking: %w", err)
+	}
+	s, err := trainer.NewSession(m.Name(), nil, opts)
+	if err != nil {
+		return nil, err
+	}
+	s.ModelConfig = cfg
+	return &Trainer{Model: m, Options: opts, session: s}, nil
 }
 
-// Fit trains on train with AdamW and binary cross-entropy, shuffling each
-// epoch, scores valid after every epoch and keeps the weights of the epoch
-// with the best validation AUC; it stops after Patience epochs without a
-// better one. With ModelPath set it writes best.ckpt and last.ckpt there.
+// objective is binary cross-entropy of the model's logits on labelled
+// examples.
+type objective struct {
+	m  *Model
+	ex []Example
+}
+
+func (o objective) Params() []*kernels.Param[float32] { return o.m.Params() }
+
+func (o objective) Loss(idx []int, rng *rand.Rand) (float64, int, error) {
+	logits, err := o.m.Forward(o.ex, idx, rng)
+	if err != nil {
+		return 0, 0, err
+	}
+	loss, g := Loss(logits, o.ex, idx)
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return loss, len(idx), fmt.Errorf("ranking: the loss is %v", loss)
+	}
+	o.m.Backward(g)
+	return loss, len(idx), nil
+}
+
+// Fit trains on train with the one training loop (trainer.Session: AdamW,
+// the options' schedule and clipping, a seeded shuffle per epoch), scores
+// valid after every epoch and keeps the weights of the epoch with the best
+// validation AUC; it stops after earlystop_patience epochs without a
+// better one. With model_path set it writes best.ckpt, last.ckpt and
+// train_log.jsonl there; Resume continues a killed run.
 func (t *Trainer) Fit(ctx context.Context, train, valid []Example) (FitResult, error) {
 	if len(train) == 0 || len(valid) == 0 {
 		return FitResult{}, fmt.Errorf("ranking: fit needs training and validation examples (got %d and %d)", len(train), len(valid))
 	}
-	o := t.Options
-	rng := rand.New(rand.NewPCG(o.Seed, 0x72616e6b))
-	params := t.Model.Params()
-	res := FitResult{BestEpoch: 0, Best: eval.LabelledReport{AUC: math.Inf(-1)}}
-	var best [][]float32
-	bad := 0
+	s := t.session
+	s.Options, s.Objective, s.Progress = t.Options, objective{t.Model, train}, t.Progress
+	var last, best eval.LabelledReport
+	s.Validate = func() (map[string]float64, error) {
+		var err error
+		if last, err = t.Evaluate(valid); err != nil {
+			return nil, err
+		}
+		return map[string]float64{"AUC": last.AUC, "GAUC": last.GAUC, "logloss": last.LogLoss}, nil
+	}
+	s.OnBest = func(int) { best = last }
+	s.OnEpoch = func(e trainer.EpochLog) {
+		if t.OnEpoch != nil {
+			t.OnEpoch(EpochLog{Epoch: e.Epoch, Loss: e.Loss, Valid: last, Seconds: e.Seconds, Best: e.Best})
+		}
+	}
 	idx := make([]int, len(train))
 	for i := range idx {
 		idx[i] = i
 	}
-	for epoch := 1; epoch <= o.Epochs; epoch++ {
-		start := time.Now()
-		rng.Shuffle(len(idx), func(i, j int) { idx[i], idx[j] = idx[j], idx[i] })
-		var bar *progressbar.ProgressBar
-		if t.Progress != nil {
-			bar = progressbar.NewOptions(len(idx), progressbar.OptionSetWriter(t.Progress),
-				progressbar.OptionSetDescription(fmt.Sprintf("epoch %d/%d", epoch, o.Epochs)),
-				progressbar.OptionShowCount(), progressbar.OptionThrottle(200*time.Millisecond))
-		}
-		var sum float64
-		for lo := 0; lo < len(idx); lo += o.BatchSize {
-			if err := ctx.Err(); err != nil {
-				return res, err
-			}
-			batch := idx[lo:min(lo+o.BatchSize, len(idx))]
-			for _, p := range params {
-				p.ZeroGrad()
-			}
-			logits, err := t.Model.Forward(train, batch, rng)
-			if err != nil {
-				return res, err
-			}
-			loss, g := Loss(logits, train, batch)
-			if math.IsNaN(loss) || math.IsInf(loss, 0) {
-				return res, fmt.Errorf("%w: loss %v at epoch %d", ErrNonFinite, loss, epoch)
-			}
-			t.Model.Backward(g)
-			if !kernels.GradFinite(params) {
-				return res, fmt.Errorf("%w: a gradient at epoch %d", ErrNonFinite, epoch)
-			}
-			kernels.AdamWStep(t.adam, params)
-			sum += loss * float64(len(batch))
-			if bar != nil {
-				bar.Add(len(batch))
-			}
-		}
-		if bar != nil {
-			bar.Finish()
-			fmt.Fprintln(t.Progress)
-		}
-		rep, err := t.Evaluate(valid)
-		if err != nil {
-			return res, fmt.Errorf("ranking: validation after epoch %d: %w", epoch, err)
-		}
-		log := EpochLog{Epoch: epoch, Loss: sum / float64(len(idx)), Valid: rep, Seconds: time.Since(start).Seconds()}
-		res.Epochs = epoch
-		if rep.AUC > res.Best.AUC {
-			res.Best, res.BestEpoch, bad, log.Best = rep, epoch, 0, true
-			best = best[:0]
-			for _, p := range params {
-				best = append(best, append([]float32(nil), p.Value...))
-			}
-			if err := t.save("best.ckpt", epoch, rep); err != nil {
-				return res, err
-			}
-		} else {
-			bad++
-		}
-		if err := t.save("last.ckpt", epoch, rep); err != nil {
-			return res, err
-		}
-		if t.OnEpoch != nil {
-			t.OnEpoch(log)
-		}
-		if o.Patience >= 0 && bad >= o.Patience {
-			res.Stopped = true
-			break
-		}
+	f, err := s.Fit(ctx, idx)
+	res := FitResult{BestEpoch: f.BestEpoch, Best: best, Epochs: f.Epochs, Stopped: f.Stopped}
+	if err == nil && res.BestEpoch > 0 && best == (eval.LabelledReport{}) {
+		res.Best, err = t.Evaluate(valid) // the best epoch came before a resume
 	}
-	for i, p := range params {
-		copy(p.Value, best[i])
-	}
-	return res, nil
+	return res, err
 }
 
-// save writes a checkpoint of the current weights under ModelPath.
-func (t *Trainer) save(name string, epoch int, rep eval.LabelledReport) error {
-	if t.Options.ModelPath == "" {
-		return nil
-	}
-	cfg, err := json.Marshal(t.Model.Config())
-	if err != nil {
-		return fmt.Errorf("ranking: %w", err)
-	}
-	opts, _ := json.Marshal(t.Options)
-	ck := &export.Checkpoint{Version: export.CheckpointVersion, Model: t.Model.Name(), ModelConfig: cfg, TrainConfig: opts,
-		Epoch: epoch, Best: rep.AUC, AdamSteps: t.adam.Steps}
-	for _, p := range t.Model.Params() {
-		ck.Params = append(ck.Params, export.Tensor{Name: p.Name, Shape: p.Shape, Value: append([]float32(nil), p.Value...)})
-	}
-	return ck.Save(context.Background(), transforms.JoinPath(t.Options.ModelPath, name))
+// Resume loads a checkpoint Fit wrote (model_path's last.ckpt) so that Fit
+// continues that run.
+func (t *Trainer) Resume(ctx context.Context, path string) error {
+	t.session.Options, t.session.Objective = t.Options, objective{m: t.Model}
+	return t.session.Resume(ctx, path)
 }
 
 // Predict returns the click probability of every example, aligned with ex.
 func (t *Trainer) Predict(ex []Example) ([]float32, error) {
 	out := make([]float32, 0, len(ex))
-	idx := make([]int, 0, t.Options.EvalBatch)
-	for lo := 0; lo < len(ex); lo += t.Options.EvalBatch {
+	idx := make([]int, 0, t.Options.EvalBatchSize)
+	for lo := 0; lo < len(ex); lo += t.Options.EvalBatchSize {
 		idx = idx[:0]
-		for i := lo; i < min(lo+t.Options.EvalBatch, len(ex)); i++ {
+		for i := lo; i < min(lo+t.Options.EvalBatchSize, len(ex)); i++ {
 			idx = append(idx, i)
 		}
 		logits, err := t.Model.Forward(ex, idx, nil)

@@ -3,6 +3,7 @@ package trainer
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 
 	"github.com/genrec/genrec/export"
@@ -13,30 +14,12 @@ import (
 // Checkpoint returns the trainer's model, optimizer and progress as a
 // checkpoint.
 func (t *GenRecTrainer) Checkpoint() *export.Checkpoint {
-	params := t.Model.Params()
-	c := &export.Checkpoint{
-		Model: t.Model.Name(), ModelConfig: t.ModelConfig, TrainConfig: marshalJSON(t.Options), Vocab: t.Vocab,
-		Epoch: t.state.epoch, Step: t.state.step, EpochStep: t.state.epochStep, RNG: t.state.rng,
-		AdamSteps: t.adam.Steps, Best: t.state.best, BestEpoch: t.state.bestEpoch, BadEpochs: t.state.badEpochs,
-		Params: make([]export.Tensor, len(params)),
+	s := t.session
+	if s.Objective == nil {
+		s.Objective = paramsOnly(t.Model.Params())
 	}
-	for i, p := range params {
-		c.Params[i] = export.Tensor{Name: p.Name, Shape: p.Shape, Value: p.Value, M: p.M, V: p.V}
-	}
-	return c
-}
-
-func (t *GenRecTrainer) save(ctx context.Context, name string) error {
-	if t.Options.ModelPath == "" {
-		return nil
-	}
-	return t.Checkpoint().Save(ctx, transforms.JoinPath(t.Options.ModelPath, name))
-}
-
-func (t *GenRecTrainer) saveLast(ctx context.Context) error { return t.save(ctx, "last.ckpt") }
-
-func (t *GenRecTrainer) loadBest(ctx context.Context) (*export.Checkpoint, error) {
-	return export.LoadCheckpoint(ctx, transforms.JoinPath(t.Options.ModelPath, "best.ckpt"))
+	s.Options, s.ModelConfig, s.Vocab = t.Options, t.ModelConfig, t.Vocab
+	return s.Checkpoint()
 }
 
 // Resume loads the checkpoint at path (a model_path's last.ckpt) into the
@@ -45,27 +28,30 @@ func (t *GenRecTrainer) loadBest(ctx context.Context) (*export.Checkpoint, error
 // uninterrupted run with the same seed would have. The checkpoint must
 // come from the same model configuration.
 func (t *GenRecTrainer) Resume(ctx context.Context, path string) error {
-	c, err := export.LoadCheckpoint(ctx, path)
-	if err != nil {
-		return err
-	}
-	if c.Model != t.Model.Name() {
-		return fmt.Errorf("trainer: %s holds a %s model, not %s", path, c.Model, t.Model.Name())
-	}
-	if t.ModelConfig != nil && c.ModelConfig != nil && string(c.ModelConfig) != string(t.ModelConfig) {
-		return fmt.Errorf("trainer: %s was trained with another model configuration:\n  checkpoint: %s\n  now:        %s", path, c.ModelConfig, t.ModelConfig)
-	}
-	if err := loadTensors(t.Model.Params(), c.Params, true); err != nil {
-		return fmt.Errorf("trainer: %s: %w", path, err)
-	}
-	t.adam.Steps = c.AdamSteps
-	t.state = progress{epoch: c.Epoch, step: c.Step, epochStep: c.EpochStep, rng: c.RNG, best: c.Best, bestEpoch: c.BestEpoch, badEpochs: c.BadEpochs}
-	return nil
+	s := t.session
+	s.Options, s.Objective, s.ModelConfig = t.Options, paramsOnly(t.Model.Params()), t.ModelConfig
+	return s.Resume(ctx, path)
+}
+
+// paramsOnly is an Objective that only lists parameters: a session's
+// before Fit sets its real one.
+type paramsOnly []*kernels.Param[float32]
+
+func (p paramsOnly) Params() []*kernels.Param[float32] { return p }
+func (p paramsOnly) Loss([]int, *rand.Rand) (float64, int, error) {
+	return 0, 0, fmt.Errorf("trainer: no objective")
 }
 
 // LoadWeights copies the checkpoint's weights into the model's parameters.
 func LoadWeights(params []*kernels.Param[float32], c *export.Checkpoint) error {
 	return loadTensors(params, c.Params, false)
+}
+
+// LoadParams copies the checkpoint's weights, and with moments its AdamW
+// moments (none when the checkpoint has none), into params, checking that
+// every parameter is present with its shape.
+func LoadParams(params []*kernels.Param[float32], c *export.Checkpoint, moments bool) error {
+	return loadTensors(params, c.Params, moments)
 }
 
 // loadTensors copies values (and AdamW moments when moments is true) by

@@ -33,9 +33,9 @@ type logWriter struct {
 
 // openLog reads the log a resumed run continues (entries after the
 // checkpoint's epoch are dropped: they are redone).
-func (t *GenRecTrainer) openLog(ctx context.Context) (*logWriter, error) {
-	w := &logWriter{dir: t.Options.ModelPath, metric: t.Options.EarlyStopMetric}
-	if w.dir == "" || t.state.epoch == 0 {
+func (s *Session) openLog(ctx context.Context) (*logWriter, error) {
+	w := &logWriter{dir: s.Options.ModelPath, metric: s.Options.EarlyStopMetric}
+	if w.dir == "" || s.pos.Epoch == 0 {
 		return w, nil
 	}
 	data, err := transforms.ReadFile(ctx, transforms.JoinPath(w.dir, "train_log.jsonl"))
@@ -50,7 +50,7 @@ func (t *GenRecTrainer) openLog(ctx context.Context) (*logWriter, error) {
 		} else if err != nil {
 			return nil, fmt.Errorf("trainer: %s: %w", transforms.JoinPath(w.dir, "train_log.jsonl"), err)
 		}
-		if e.Epoch <= t.state.epoch {
+		if e.Epoch <= s.pos.Epoch {
 			w.entries = append(w.entries, e)
 		}
 	}

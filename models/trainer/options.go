@@ -48,19 +48,13 @@ type Options struct {
 	// (models/graph; hstu models with sampled negatives only), which
 	// gives bit-identical losses and gradients, more slowly.
 	Engine string `yaml:"engine" json:"engine"`
+	// ValidUsers is the number of validation users early stopping ranks:
+	// a seeded sample of the valid split (0 = all of them).
+	ValidUsers int `yaml:"valid_users" json:"valid_users,omitempty"`
 }
 
 // Devices lists the values Options.Device accepts.
 var Devices = []string{"cpu"}
-
-// The values of Options.Engine.
-const (
-	EngineKernels  = "kernels"
-	EngineGorgonia = "gorgonia"
-)
-
-// Engines lists the values Options.Engine accepts.
-var Engines = []string{EngineKernels, EngineGorgonia}
 
 // WithDefaults returns o with zero fields set to their defaults.
 func (o Options) WithDefaults() Options {
@@ -140,6 +134,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("trainer: stochastic_length_alpha must be in (1, 2], got %v", o.StochasticLength)
 	case o.CheckpointEvery < 0 || o.Threads < 0 || o.EvalBatchSize < 1:
 		return fmt.Errorf("trainer: checkpoint_every and threads must not be negative, eval_batch_size must be positive")
+	case o.ValidUsers < 0:
+		return fmt.Errorf("trainer: valid_users must not be negative (0 = every validation user), got %d", o.ValidUsers)
 	}
 	for _, k := range o.Ks {
 		if k < 1 {

@@ -5,11 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"math/rand/v2"
 
 	"github.com/genrec/genrec/export"
-	"github.com/genrec/genrec/models/graph"
-	"github.com/genrec/genrec/models/hstu"
 	"github.com/genrec/genrec/models/kernels"
 	"github.com/genrec/genrec/models/sequential"
 	"github.com/genrec/genrec/models/trainer"
@@ -18,13 +15,8 @@ import (
 
 // ShardState is where a shard's stream of batches stands after a round:
 // the shard's epochs are permutations of its training rows, as in
-// GenRecTrainer.Fit.
-type ShardState struct {
-	Epoch     int    `json:"epoch"`         // shard epochs completed
-	EpochStep int    `json:"epoch_step"`    // batches done in epoch Epoch+1
-	Step      int    `json:"step"`          // batches done in all (the learning-rate schedule's position)
-	RNG       []byte `json:"rng,omitempty"` // the epoch's random state after EpochStep batches
-}
+// GenRecTrainer.Fit (the shard runs the same trainer.Loop).
+type ShardState = trainer.Position
 
 // ShardUpdate is what one shard emits after its local steps: its
 // parameters with their AdamW moments, and what it saw.
@@ -78,166 +70,54 @@ func decodeStates(ck *export.Checkpoint, shards int) ([]ShardState, error) {
 	return st.Shards, nil
 }
 
-// shardTrainer runs a shard's local steps; it is GenRecTrainer.step
-// without the trainer's bookkeeping.
+// shardTrainer runs a shard's local steps: trainer.Loop on the shard's
+// rows from the round's state, without validation or checkpoints.
 type shardTrainer struct {
 	opt   trainer.Options
 	model sequential.Model
-	head  sequential.Head
-	adam  kernels.AdamW
 }
 
 func newShardTrainer(m sequential.Model, opt trainer.Options) *shardTrainer {
-	p := opt.Optimizer
-	return &shardTrainer{opt: opt, model: m, head: sequential.Head{Loss: opt.Loss},
-		adam: kernels.AdamW{LR: p.LR, Beta1: p.Beta1, Beta2: p.Beta2, Eps: p.Eps, WeightDecay: p.WeightDecay}}
+	return &shardTrainer{opt: opt, model: m}
 }
 
-// load sets the model's weights and moments and the optimizer's step
-// count from ck.
-func (t *shardTrainer) load(ck *export.Checkpoint) error {
-	byName := make(map[string]*export.Tensor, len(ck.Params))
-	for i := range ck.Params {
-		byName[ck.Params[i].Name] = &ck.Params[i]
-	}
-	for _, p := range t.model.Params() {
-		c := byName[p.Name]
-		if c == nil || len(c.Value) != len(p.Value) {
-			return fmt.Errorf("distributed: parameter %s is missing or has another shape", p.Name)
-		}
-		copy(p.Value, c.Value)
-		p.M, p.V = nil, nil
-		if len(c.M) == len(p.Value) && len(c.V) == len(p.Value) {
-			p.M, p.V = append([]float32(nil), c.M...), append([]float32(nil), c.V...)
-		}
-	}
-	t.adam.Steps = ck.AdamSteps
-	return nil
-}
-
-// run trains on the rows idx of rows (the shard's training rows, in table
-// order) from state st: Fit's epoch loop, for steps batches (0: to the end
-// of the current epoch). rounds is the run's length for the schedule.
-func (t *shardTrainer) run(ctx context.Context, rows []transforms.SequenceRow, idx []int, seed uint64, st ShardState, steps, rounds int) (ShardState, ShardUpdate, error) {
-	o := t.opt
-	u := ShardUpdate{}
-	if len(idx) == 0 {
-		return st, u, nil
-	}
-	perEpoch := (len(idx) + o.BatchSize - 1) / o.BatchSize
-	total := perEpoch * rounds
-	if steps > 0 {
-		total = steps * rounds
-	}
-	sched := kernels.LRSchedule{Base: o.Optimizer.LR, Min: o.Optimizer.MinLR, Warmup: o.Optimizer.WarmupSteps, Total: total, Cosine: o.Optimizer.Cosine}
-	done := 0
-	for steps == 0 || done < steps {
-		epoch := st.Epoch + 1
-		src := rand.NewPCG(seed, uint64(epoch))
-		rng := rand.New(src)
-		order := make([]int, len(idx))
-		for i, j := range rng.Perm(len(idx)) {
-			order[i] = idx[j]
-		}
-		if st.EpochStep > 0 && st.RNG != nil {
-			if err := src.UnmarshalBinary(st.RNG); err != nil {
-				return st, u, fmt.Errorf("distributed: shard random state: %w", err)
-			}
-		}
-		s := st.EpochStep
-		for ; s < perEpoch && (steps == 0 || done < steps); s++ {
-			if err := ctx.Err(); err != nil {
-				return st, u, err
-			}
-			b := order[s*o.BatchSize : min((s+1)*o.BatchSize, len(order))]
-			loss, n, err := t.step(rows, b, rng, sched.At(st.Step))
-			if err != nil {
-				return st, u, fmt.Errorf("distributed: shard epoch %d, step %d: %w", epoch, s+1, err)
-			}
-			st.Step++
-			done++
-			u.LossSum += loss * float64(n)
-			u.Labels += n
-			u.Examples += len(b)
-		}
-		if s == perEpoch {
-			st.Epoch, st.EpochStep, st.RNG = epoch, 0, nil
-			if steps == 0 {
-				break
-			}
-			continue
-		}
-		b, err := src.MarshalBinary()
-		if err != nil {
-			panic("distributed: " + err.Error())
-		}
-		st.EpochStep, st.RNG = s, b
-	}
-	return st, u, nil
-}
-
-// step trains on one batch and returns its mean loss and labelled count;
-// it is GenRecTrainer.step.
-func (t *shardTrainer) step(rows []transforms.SequenceRow, idx []int, rng *rand.Rand, lr float64) (float64, int, error) {
-	if a := t.opt.StochasticLength; a > 0 {
-		sub := make([]transforms.SequenceRow, len(idx))
-		pos := make([]int, len(idx))
-		for i, r := range idx {
-			sub[i], pos[i] = sequential.StochasticLength(rows[r], t.model.MaxLen(), a, rng), i
-		}
-		rows, idx = sub, pos
-	}
-	b, err := sequential.NewBatch(rows, idx, t.model.MaxLen(), true)
-	if err != nil {
-		return 0, 0, err
-	}
-	params := t.model.Params()
-	for _, p := range params {
-		p.ZeroGrad()
-	}
-	var loss float64
-	var n int
-	if t.opt.Engine == trainer.EngineGorgonia {
-		h, ok := t.model.(*hstu.Model[float32])
-		if !ok {
-			return 0, 0, fmt.Errorf("engine gorgonia trains hstu models only, got %s", t.model.Name())
-		}
-		loss, n, err = graph.Step(h, b, rng, t.opt.Loss)
-		if err != nil && !(math.IsNaN(loss) || math.IsInf(loss, 0)) {
-			return loss, n, err
-		}
-	} else {
-		loss, n, err = t.head.Step(t.model, b, rng)
-	}
-	if err != nil {
-		return loss, n, fmt.Errorf("%w: %w", trainer.ErrNonFinite, err)
-	}
-	if n == 0 {
-		return 0, 0, nil
-	}
-	if !kernels.GradFinite(params) {
-		return loss, n, fmt.Errorf("%w: a gradient is NaN or infinite (loss %.4g)", trainer.ErrNonFinite, loss)
-	}
-	kernels.ClipGradNorm(params, t.opt.Optimizer.ClipNorm)
-	t.adam.LR = lr
-	kernels.AdamWStep(&t.adam, params)
-	return loss, n, nil
-}
-
-// shard loads ck and runs shard k's round.
+// shard loads ck and runs shard k's round on the rows idx of rows (the
+// shard's training rows, in table order): steps batches (0: to the end of
+// the shard's current epoch); rounds is the run's length for the
+// learning-rate schedule.
 func (t *shardTrainer) shard(ctx context.Context, rows []transforms.SequenceRow, idx []int, ck *export.Checkpoint, k, shards, steps, rounds int) (ShardUpdate, error) {
 	states, err := decodeStates(ck, shards)
 	if err != nil {
 		return ShardUpdate{}, err
 	}
-	if err := t.load(ck); err != nil {
-		return ShardUpdate{}, err
+	if err := trainer.LoadParams(t.model.Params(), ck, true); err != nil {
+		return ShardUpdate{}, fmt.Errorf("distributed: %w", err)
 	}
-	st, u, err := t.run(ctx, rows, idx, shardSeed(t.opt.Seed, k), states[k], steps, rounds)
-	if err != nil {
-		return u, err
+	u := ShardUpdate{Shard: k, State: states[k], AdamSteps: ck.AdamSteps}
+	if len(idx) > 0 {
+		obj, err := trainer.SequenceObjective(t.model, rows, t.opt)
+		if err != nil {
+			return u, err
+		}
+		o := t.opt
+		opt := trainer.NewOptimizer(o.Optimizer)
+		opt.AdamW.Steps = ck.AdamSteps
+		l := &trainer.Loop{Examples: idx, BatchSize: o.BatchSize, Seed: shardSeed(o.Seed, k), Epochs: math.MaxInt,
+			Optimizer: opt, Objective: obj, Pos: states[k]}
+		total := l.StepsPerEpoch() * rounds
+		if steps > 0 {
+			total = steps * rounds
+		} else {
+			l.Epochs = l.Pos.Epoch + 1
+		}
+		l.Schedule = kernels.LRSchedule{Base: o.Optimizer.LR, Min: o.Optimizer.MinLR, Warmup: o.Optimizer.WarmupSteps, Total: total, Cosine: o.Optimizer.Cosine}
+		tally, err := l.Run(ctx, steps)
+		if err != nil {
+			return u, fmt.Errorf("distributed: shard %d: %w", k, err)
+		}
+		u.State, u.AdamSteps = l.Pos, opt.AdamW.Steps
+		u.Examples, u.LossSum, u.Labels = tally.Examples, tally.LossSum, tally.Terms
 	}
-	u.Shard, u.State, u.AdamSteps = k, st, t.adam.Steps
 	for _, p := range t.model.Params() {
 		u.Params = append(u.Params, export.Tensor{Name: p.Name, Shape: p.Shape, Value: clone(p.Value), M: clone(p.M), V: clone(p.V)})
 	}

@@ -130,11 +130,10 @@ func RankingConfig(ctx context.Context, cfg Config, d *RankingData, encoder stri
 	return ranking.Config{Encoder: encoder, HSTU: hc, MLP: cfg.MLP, Actions: !cfg.NoActions}, nil
 }
 
-// rankingOptions maps the train section onto the ranking trainer's
-// options; model_path gets sub folder sub.
+// rankingOptions is the train section's options for the ranking
+// trainer; model_path gets sub folder sub.
 func rankingOptions(cfg Config, sub string) ranking.Options {
-	o := ranking.Options{Epochs: cfg.Epochs, BatchSize: cfg.BatchSize, LR: cfg.Optimizer.LR, WeightDecay: cfg.Optimizer.WeightDecay,
-		Patience: cfg.EarlyStopPatience, Seed: cfg.Seed, EvalBatch: cfg.EvalBatchSize}
+	o := cfg.Options
 	if cfg.ModelPath != "" {
 		o.ModelPath = transforms.JoinPath(cfg.ModelPath, sub)
 	}
@@ -249,7 +248,7 @@ func rankingOn(ctx context.Context, m *ranking.Model, checkpoint, dir string) (*
 	if items := m.Config().HSTU.Items; items != d.Summary.Items+1 {
 		return nil, nil, fmt.Errorf("train: %s was trained on %d items but %s has %d: use it on the data it was trained on", checkpoint, items-1, dir, d.Summary.Items)
 	}
-	t, err := ranking.NewTrainer(m, ranking.Options{})
+	t, err := ranking.NewTrainer(m, ranking.Options{EvalBatchSize: 1024})
 	return t, d, err
 }
 

@@ -36,7 +36,7 @@ func TestCheckedInConfigsLoad(t *testing.T) {
 				if err := job.Train.Options.WithDefaults().Validate(); err != nil {
 					t.Errorf("%s: train: %v", f, err)
 				}
-				mc := train.ModelConfig{ModelSpec: job.Train.ModelSpec, Items: 100, MaxSeqLen: 50, TextDim: 8}
+				mc := train.ModelConfig{Spec: job.Train.ModelSpec, Items: 100, MaxSeqLen: 50, TextDim: 8}
 				if job.Train.Name == "hllm" {
 					if err := mc.HLLM().WithDefaults().Validate(); err != nil {
 						t.Errorf("%s: train: %v", f, err)

@@ -43,6 +43,7 @@ func runnerOptions(opt *runners.Options, paths map[string][]string) (runners.Opt
 	for _, flag := range slices.Sorted(maps.Keys(paths)) {
 		for _, p := range paths[flag] {
 			switch {
+			case p == "": // not given: the command says if it needs one
 			case strings.HasPrefix(p, "gs://"):
 			case dataflow && !opt.DryRun:
 				return *opt, usageError{fmt.Errorf("%s %s: Dataflow workers read and write Cloud Storage, not this machine: want gs://bucket/...", flag, p)}

@@ -187,6 +187,11 @@ can be recommended. --cold-start 0.1 measures exactly that.`,
 			if err != nil {
 				return err
 			}
+			// The runner flags place the Beam pipelines this run starts:
+			// the rounds with --shards, and HLLM's embed-items always.
+			if cfg.Runner, err = runnerOptions(f.runner, map[string][]string{"--data": {cfg.Data}, "--model-path": {cfg.ModelPath}}); err != nil {
+				return err
+			}
 			if f.shards > 0 {
 				return runRounds(cmd.Context(), cmd.OutOrStdout(), cfg, f)
 			}
@@ -291,10 +296,7 @@ func runRounds(ctx context.Context, stdout io.Writer, cfg train.Config, f trainF
 	if cfg.ModelPath == "" {
 		return usageError{fmt.Errorf("--shards needs --model-path (or model_path:) for the round checkpoints")}
 	}
-	ropt, err := runnerOptions(f.runner, map[string][]string{"--data": {cfg.Data}, "--model-path": {cfg.ModelPath}})
-	if err != nil {
-		return err
-	}
+	ropt := cfg.Runner
 	start := time.Now()
 	dcfg := distributed.Config{Train: cfg, Shards: f.shards, StepsPerRound: f.stepsPerRound, Rounds: f.rounds,
 		OnRound: func(l distributed.RoundLog) {

@@ -60,10 +60,10 @@ type Config struct {
 const (
 	// TaskRetrieval writes leave-one-out next-item sequences (the
 	// sequences table).
-	TaskRetrieval = "retrieval"
+	TaskRetrieval = transforms.TaskRetrieval
 	// TaskRanking writes labelled impressions with their histories (the
 	// ranking table) for a click-through model.
-	TaskRanking = "ranking"
+	TaskRanking = transforms.TaskRanking
 )
 
 // RankingConfig is the ranking: section of a config, in the seed API's

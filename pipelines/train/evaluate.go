@@ -11,38 +11,10 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/genrec/genrec/eval"
-	"github.com/genrec/genrec/export"
 	"github.com/genrec/genrec/models/sequential"
 	"github.com/genrec/genrec/models/trainer"
 	"github.com/genrec/genrec/transforms"
 )
-
-// LoadModel rebuilds the model of a checkpoint with its weights.
-func LoadModel(ctx context.Context, path string) (sequential.Model, ModelConfig, *export.Checkpoint, error) {
-	ck, err := export.LoadCheckpoint(ctx, path)
-	if err != nil {
-		return nil, ModelConfig{}, nil, err
-	}
-	m, mc, err := ModelFromCheckpoint(ck, path)
-	return m, mc, ck, err
-}
-
-// ModelFromCheckpoint rebuilds the model of a loaded checkpoint (read from
-// path, which errors name).
-func ModelFromCheckpoint(ck *export.Checkpoint, path string) (sequential.Model, ModelConfig, error) {
-	mc, err := ParseModelConfig(ck.ModelConfig)
-	if err != nil {
-		return nil, mc, fmt.Errorf("%s: %w", path, err)
-	}
-	m, err := BuildModel(mc, 0)
-	if err != nil {
-		return nil, mc, fmt.Errorf("%s: %w", path, err)
-	}
-	if err := trainer.LoadWeights(m.Params(), ck); err != nil {
-		return nil, mc, fmt.Errorf("%s: %w", path, err)
-	}
-	return m, mc, nil
-}
 
 // loadTrained loads a checkpoint's model and the data folder it is used
 // on, and checks that the two have the same catalogue.
@@ -59,7 +31,7 @@ func loadTrained(ctx context.Context, checkpoint, dataDir string) (sequential.Mo
 	if err != nil {
 		return nil, nil, fmt.Errorf("train: %w", err)
 	}
-	return m, data.withItems(v), nil
+	return m, data.WithItems(v), nil
 }
 
 // EvalConfig says what Evaluate scores.

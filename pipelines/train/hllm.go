@@ -1,49 +1,16 @@
 package train
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
-	"maps"
-	"math/rand/v2"
 	"slices"
 
-	"github.com/genrec/genrec/export"
 	"github.com/genrec/genrec/features"
-	"github.com/genrec/genrec/models/hllm"
 	"github.com/genrec/genrec/models/hllm/itemtext"
-	"github.com/genrec/genrec/models/sequential"
 	"github.com/genrec/genrec/pipelines/embeditems"
-	"github.com/genrec/genrec/runners"
 	"github.com/genrec/genrec/transforms"
 )
-
-// ItemText says where an HLLM model's item texts come from: an item
-// metadata file whose titles, genres (and tags) the embed-items pipeline
-// encodes with llm_params.model_name into Embeddings, incrementally.
-//
-//	item_text:
-//	  items: ../shared/data/ml-latest-small/movies.csv
-//	  tags: ../shared/data/ml-latest-small/tags.csv
-//	  embeddings: out/ml-latest-small/item_text   # default: <model_path>/item_text
-type ItemText struct {
-	Items    string `yaml:"items" json:"items"`
-	Format   string `yaml:"format" json:"format,omitempty"`
-	Tags     string `yaml:"tags" json:"tags,omitempty"`
-	MaxTags  int    `yaml:"max_tags" json:"max_tags,omitempty"`
-	Template string `yaml:"template" json:"template,omitempty"`
-	// Dim is the built-in hashed encoder's width (default 64).
-	Dim int `yaml:"dim" json:"dim,omitempty"`
-	// Pooling is a BERT encoder's pooling: mean (default) or cls.
-	Pooling    string `yaml:"pooling" json:"pooling,omitempty"`
-	Embeddings string `yaml:"embeddings" json:"embeddings,omitempty"`
-	// Trainable switches to the trainable built-in encoder: a vector per
-	// hashed word/character n-gram bucket (Buckets of them, default
-	// 32768), learnt with the recommender, instead of frozen vectors.
-	Trainable bool `yaml:"trainable" json:"trainable,omitempty"`
-	Buckets   int  `yaml:"buckets" json:"buckets,omitempty"`
-}
 
 // encoderName maps llm_params.model_name to embed-items' encoder: the
 // built-in hashed n-gram encoder by default, else a BERT folder.
@@ -80,7 +47,7 @@ func EmbedItemTexts(ctx context.Context, cfg Config, progress io.Writer) (string
 	}
 	t := cfg.ItemText
 	res, err := embeditems.Run(ctx, embeditems.Config{Items: t.Items, Format: t.Format, Tags: t.Tags, MaxTags: t.MaxTags,
-		Template: t.Template, Encoder: encoderName(cfg.LLM.ModelName), Dim: t.Dim, Pooling: t.Pooling, Out: dir}, runners.Options{})
+		Template: t.Template, Encoder: encoderName(cfg.LLM.ModelName), Dim: t.Dim, Pooling: t.Pooling, Out: dir}, cfg.Runner)
 	if err != nil {
 		return "", fmt.Errorf("train: item texts: %w", err)
 	}
@@ -209,27 +176,6 @@ func untrainedItems(rows []transforms.SequenceRow, items int) []int32 {
 	return out
 }
 
-// HLLM returns the HLLM configuration of c.
-func (c ModelConfig) HLLM() hllm.Config {
-	return hllm.Config{Items: c.Items, MaxSeqLen: c.MaxSeqLen, LLM: c.LLM, Fusion: c.Fusion, TextDim: c.TextDim, NoID: c.NoID,
-		TextBuckets: c.TextBuckets, ItemBuckets: c.ItemBuckets}
-}
-
-// newHLLM builds the model with the text table of c when it has one (a
-// checkpoint's comes with its weights).
-func newHLLM(c ModelConfig, rng *rand.Rand) (sequential.Model, error) {
-	m, err := hllm.New[float32](c.HLLM(), rng)
-	if err != nil {
-		return nil, fmt.Errorf("train: %w", err)
-	}
-	if c.Text != nil {
-		if err := m.SetText(c.Text); err != nil {
-			return nil, err
-		}
-	}
-	return m, nil
-}
-
 // WithTextItems returns data with the items of the item-text folder dir
 // that its item vocabulary lacks appended, in token order with count 0:
 // items with a text but no interaction (a new film in movies.csv), which
@@ -257,68 +203,5 @@ func WithTextItems(ctx context.Context, data *Data, dir string) (*Data, int, err
 	extra = slices.Compact(extra)
 	ext := &features.Vocab{Name: vocab.Name, Tokens: append(slices.Clone(vocab.Tokens), extra...),
 		Counts: append(slices.Clone(vocab.Counts), make([]int64, len(extra))...)}
-	return data.withItems(ext), len(extra), nil
-}
-
-// withItems returns data with item vocabulary v (an extension of its own:
-// see WithTextItems), or data itself when v is its vocabulary.
-func (d *Data) withItems(v *features.Vocab) *Data {
-	if v == d.ItemVocab() {
-		return d
-	}
-	out := *d
-	out.Vocabs = maps.Clone(d.Vocabs)
-	out.Vocabs[v.Name] = v
-	out.Summary.Items = v.Len()
-	return &out
-}
-
-// checkpointItems returns the item vocabulary of checkpoint ck when it
-// extends data's: data's items first, then the text-only items HLLM added
-// (WithTextItems). ok is false when the checkpoint's catalogue is not
-// such an extension.
-func checkpointItems(ck *export.Checkpoint, data *features.Vocab, items int) (*features.Vocab, bool) {
-	if ck == nil || len(ck.Vocab) == 0 || data == nil {
-		return nil, false
-	}
-	vs, err := features.ReadVocabsJSON(bytes.NewReader(ck.Vocab), "checkpoint")
-	if err != nil {
-		return nil, false
-	}
-	v := vs[data.Name]
-	if v == nil || v.Size() != items || v.Len() < data.Len() || !slices.Equal(v.Tokens[:data.Len()], data.Tokens) {
-		return nil, false
-	}
-	return v, true
-}
-
-// CheckpointCatalogue returns the item vocabulary a checkpoint ranks over
-// on data's item vocabulary: data's own when the sizes match, else the
-// checkpoint's when it extends data's with text-only items, else an error
-// naming both (also for a catalogue of the same size but other items).
-func CheckpointCatalogue(ck *export.Checkpoint, path string, data *features.Vocab, dataDir string) (*features.Vocab, error) {
-	mc, err := ParseModelConfig(ck.ModelConfig)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if data != nil && data.Size() == mc.Items {
-		if len(ck.Vocab) > 0 {
-			vs, err := features.ReadVocabsJSON(bytes.NewReader(ck.Vocab), path)
-			if err != nil {
-				return nil, err
-			}
-			if v := vs[data.Name]; v != nil && !slices.Equal(v.Tokens, data.Tokens) {
-				return nil, fmt.Errorf("%s was trained on another catalogue than %s (same size, other items): use it on the data it was trained on", path, dataDir)
-			}
-		}
-		return data, nil
-	}
-	if v, ok := checkpointItems(ck, data, mc.Items); ok {
-		return v, nil
-	}
-	n := 0
-	if data != nil {
-		n = data.Len()
-	}
-	return nil, fmt.Errorf("%s was trained on a catalogue of %d items but %s has %d: use it on the data it was trained on", path, mc.Items-1, dataDir, n)
+	return data.WithItems(ext), len(extra), nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/genrec/genrec/eval"
 	"github.com/genrec/genrec/models/trainer"
 	"github.com/genrec/genrec/pipelines/embeditems"
+	"github.com/genrec/genrec/runners"
 	"github.com/genrec/genrec/transforms"
 )
 
@@ -33,6 +34,9 @@ type Config struct {
 	Baseline string `yaml:"baseline" json:"baseline,omitempty"`
 	// Resume continues from model_path/last.ckpt when it exists.
 	Resume bool `yaml:"-" json:"-"`
+	// Runner is where the Beam pipelines a training run starts itself run
+	// (HLLM's embed-items); zero: prism in this process.
+	Runner runners.Options `yaml:"-" json:"-"`
 	// Notes receives a line per step before training (HLLM: the item
 	// texts encoded); nil: none.
 	Notes io.Writer `yaml:"-" json:"-"`
@@ -145,7 +149,7 @@ func ResolveModelConfig(ctx context.Context, cfg Config, data *Data) (ModelConfi
 	if maxLen == 0 {
 		maxLen = data.Summary.MaxSeqLen
 	}
-	mc := ModelConfig{ModelSpec: cfg.ModelSpec, Items: data.Items(), MaxSeqLen: maxLen}
+	mc := ModelConfig{Spec: cfg.ModelSpec, Items: data.Items(), MaxSeqLen: maxLen}
 	if mc.Name == "" {
 		mc.Name = "hstu"
 	}

@@ -15,7 +15,7 @@ import (
 )
 
 func TestModelConfigRoundTrip(t *testing.T) {
-	c := train.ModelConfig{ModelSpec: train.ModelSpec{Name: "hstu", Transformer: hstu.TransformerParams{NumLayers: 2, NumHeads: 1, HiddenSize: 8},
+	c := train.ModelConfig{Spec: train.ModelSpec{Name: "hstu", Transformer: hstu.TransformerParams{NumLayers: 2, NumHeads: 1, HiddenSize: 8},
 		Hierarchical: hstu.HierarchicalParams{Level1WindowSize: 4}}, Items: 10, MaxSeqLen: 6}
 	got, err := train.ParseModelConfig(c.JSON())
 	if err != nil || got.Transformer != c.Transformer || got.Hierarchical != c.Hierarchical || got.Items != 10 || got.MaxSeqLen != 6 {

@@ -68,7 +68,7 @@ func TrainModel(tb testing.TB, data, modelPath string) string {
 // a checkpoint at path.
 func SaveUntrained(tb testing.TB, path string, items, maxLen, layers, d int) {
 	tb.Helper()
-	mc := train.ModelConfig{ModelSpec: train.ModelSpec{Name: "hstu", Transformer: hstu.TransformerParams{NumLayers: layers, NumHeads: 1, HiddenSize: d}},
+	mc := train.ModelConfig{Spec: train.ModelSpec{Name: "hstu", Transformer: hstu.TransformerParams{NumLayers: layers, NumHeads: 1, HiddenSize: d}},
 		Items: items + 1, MaxSeqLen: maxLen}
 	m, err := hstu.New[float32](mc.HSTU(), rand.New(rand.NewPCG(1, 2)))
 	if err != nil {

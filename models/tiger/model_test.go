@@ -65,3 +65,43 @@ func TestBackwardMatchesFiniteDifferences(t *testing.T) {
 		t.Fatalf("checked only %d values", checked)
 	}
 }
+
+// TestBeamSearchIsExact checks constrained beam search against brute
+// force: with a beam as wide as the catalogue, the hits are every item,
+// ordered by log p(tuple) computed by teacher-forced Loss.
+func TestBeamSearchIsExact(t *testing.T) {
+	cfg := tinyConfig
+	cfg.Dropout = 0
+	m, _ := New[float64](cfg, 4)
+	rng := rand.New(rand.NewPCG(5, 6))
+	ids := [][]int32{nil, {0, 1, 0}, {0, 1, 1}, {2, 3, 0}, {1, 0, 1}, {2, 0, 0}}
+	tr, err := NewTrie(ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := tinyBatch(cfg, rng, 2)
+	hits := m.BeamSearch(b, tr, 10)
+	for r := range 2 {
+		if len(hits[r]) != 5 {
+			t.Fatalf("row %d: %d hits, want all 5 items", r, len(hits[r]))
+		}
+		for k, h := range hits[r] {
+			one := &Batch{B: 1, Enc: b.Enc[r*cfg.EncLen() : (r+1)*cfg.EncLen()], EncLen: b.EncLen[r : r+1], DecLen: 3,
+				Dec: []int32{cfg.BOS(), cfg.CodeToken(0, int(ids[h.Item][0])), cfg.CodeToken(1, int(ids[h.Item][1]))}, Target: ids[h.Item]}
+			want := -3 * m.Loss(one, nil)
+			if math.Abs(h.LogProb-want) > 1e-9 {
+				t.Errorf("row %d hit %d (item %d): log p %.12f, teacher forcing %.12f", r, k, h.Item, h.LogProb, want)
+			}
+			if k > 0 && h.LogProb > hits[r][k-1].LogProb {
+				t.Errorf("row %d: hits out of order at %d", r, k)
+			}
+		}
+	}
+	narrow := m.BeamSearch(b, tr, 2)
+	if len(narrow[0]) != 2 {
+		t.Fatalf("beam 2 gave %d hits", len(narrow[0]))
+	}
+	if _, err := NewTrie([][]int32{{1, 2}, {1, 2}}); err == nil {
+		t.Error("NewTrie accepted two items with one tuple")
+	}
+}

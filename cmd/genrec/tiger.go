@@ -89,4 +89,3 @@ Flags override the file.`,
 	f.IntVar(&epochs, "epochs", 0, "training epochs (overrides tiger.train.n_epoch)")
 	return cmd
 }
-

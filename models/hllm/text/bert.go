@@ -38,12 +38,16 @@ type linear struct {
 	in, out int
 }
 
-// forward writes y (rows x out) = x (rows x in) w^T + b.
+// forward writes y (rows x out) = x (rows x in) w^T + b (no b: nil).
 func (l linear) forward(x, y []float32, rows int) {
-	for r := range rows {
-		copy(y[r*l.out:(r+1)*l.out], l.b)
+	beta := float32(0)
+	if l.b != nil {
+		beta = 1
+		for r := range rows {
+			copy(y[r*l.out:(r+1)*l.out], l.b)
+		}
 	}
-	kernels.Gemm(false, true, rows, l.out, l.in, 1, x, l.in, l.w, l.in, 1, y, l.out)
+	kernels.Gemm(false, true, rows, l.out, l.in, 1, x, l.in, l.w, l.in, beta, y, l.out)
 }
 
 // layerNorm holds LayerNorm's affine parameters.
@@ -93,8 +97,9 @@ type BERT struct {
 }
 
 // LoadBERT reads a HuggingFace BERT folder: config.json, vocab.txt and
-// model.safetensors (float32; tensor names as BertModel's, with or without
-// a "bert." prefix). The tokenizer lower-cases (bert-base-uncased) unless
+// model.safetensors, or shards listed by model.safetensors.index.json
+// (float32, bfloat16 or float16, widened to float32; tensor names as
+// BertModel's, with or without a "bert." prefix). The tokenizer lower-cases (bert-base-uncased) unless
 // tokenizer_config.json says do_lower_case false. A model
 // name such as "bert-base-uncased" is not downloaded: the error says how to
 // provide the folder.
@@ -125,7 +130,7 @@ func LoadBERT(dir string) (*BERT, error) {
 	if vocab.Len() > cfg.VocabSize {
 		return nil, fmt.Errorf("text: %s: %d tokens, more than vocab_size %d in %s", vocabPath, vocab.Len(), cfg.VocabSize, cfgPath)
 	}
-	st, err := readSafetensors(filepath.Join(dir, "model.safetensors"))
+	st, err := readWeights(dir)
 	if err != nil {
 		return nil, err
 	}

@@ -184,7 +184,7 @@ func TestLoadBERT(t *testing.T) {
 	_, err = LoadBERT(dir)
 	errHas("wrong shape", err, filepath.Join(dir, "model.safetensors"), "attention.self.query.weight", "[8 32]", "[16 16]")
 
-	// A float16 tensor: rewrite the dtype in the header (same byte count).
+	// An int64 tensor (no float dtype): rewrite the dtype in the header.
 	dir = writeFolder(t, cfg, ts, "")
 	st := filepath.Join(dir, "model.safetensors")
 	raw, _ := os.ReadFile(st)
@@ -192,12 +192,12 @@ func TestLoadBERT(t *testing.T) {
 	if i < 0 {
 		t.Fatal("header layout changed")
 	}
-	copy(raw[i+len(`"embeddings.LayerNorm.bias":{"dtype":"`):], "F16")
+	copy(raw[i+len(`"embeddings.LayerNorm.bias":{"dtype":"`):], "I64")
 	if err := os.WriteFile(st, raw, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	_, err = LoadBERT(dir)
-	errHas("dtype", err, st, "embeddings.LayerNorm.bias", "F16")
+	errHas("dtype", err, st, "embeddings.LayerNorm.bias", "I64")
 
 	bad := cfg
 	bad.HiddenAct = "relu"

@@ -3,9 +3,12 @@ package text
 import (
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 )
@@ -15,6 +18,7 @@ type stEntry struct {
 	Dtype       string   `json:"dtype"`
 	Shape       []int    `json:"shape"`
 	DataOffsets [2]int64 `json:"data_offsets"`
+	raw         []byte   // the tensor's bytes, set by readSafetensors
 }
 
 // stFile is a safetensors file read whole: header entries and the data
@@ -56,25 +60,80 @@ func readSafetensors(path string) (*stFile, error) {
 		if e.DataOffsets[0] < 0 || e.DataOffsets[1] < e.DataOffsets[0] || e.DataOffsets[1] > int64(len(f.data)) {
 			return nil, fmt.Errorf("text: %s: tensor %q: data_offsets %v outside the %d data bytes", path, name, e.DataOffsets, len(f.data))
 		}
+		e.raw = f.data[e.DataOffsets[0]:e.DataOffsets[1]]
 		f.entries[name] = e
 	}
 	return f, nil
 }
 
-// float32s returns tensor name (or "bert."+name) as float32s after
-// checking its dtype is F32 and its shape is want.
+// readWeights reads a HuggingFace folder's weights: model.safetensors, or
+// the shards that model.safetensors.index.json's weight_map names, merged
+// into one stFile (path: the index) whose entries keep their own bytes.
+func readWeights(dir string) (*stFile, error) {
+	idxPath := filepath.Join(dir, "model.safetensors.index.json")
+	raw, err := os.ReadFile(idxPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return readSafetensors(filepath.Join(dir, "model.safetensors"))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("text: weights: %w", err)
+	}
+	var idx struct {
+		WeightMap map[string]string `json:"weight_map"`
+	}
+	if err := json.Unmarshal(raw, &idx); err != nil {
+		return nil, fmt.Errorf("text: %s: %w", idxPath, err)
+	}
+	if len(idx.WeightMap) == 0 {
+		return nil, fmt.Errorf("text: %s: empty weight_map", idxPath)
+	}
+	shards := map[string]*stFile{}
+	out := &stFile{path: idxPath, entries: map[string]stEntry{}}
+	for name, shard := range idx.WeightMap {
+		if shard != filepath.Base(shard) {
+			return nil, fmt.Errorf("text: %s: tensor %q: shard %q is not a file name in the folder", idxPath, name, shard)
+		}
+		f, ok := shards[shard]
+		if !ok {
+			if f, err = readSafetensors(filepath.Join(dir, shard)); err != nil {
+				return nil, err
+			}
+			shards[shard] = f
+		}
+		e, ok := f.entries[name]
+		if !ok {
+			return nil, fmt.Errorf("text: %s: tensor %q: not in shard %s", idxPath, name, f.path)
+		}
+		out.entries[name] = e
+	}
+	return out, nil
+}
+
+// has reports whether tensor name (or prefix+name) is present.
+func (f *stFile) has(name, prefix string) bool {
+	_, ok := f.entries[name]
+	_, okp := f.entries[prefix+name]
+	return ok || okp
+}
+
+// float32s returns tensor name (or "bert."+name, or "model."+name) as
+// float32s after checking its shape is want. F32 is read as is; BF16
+// (the top 16 bits of a float32) and F16 (IEEE half) are widened exactly.
 func (f *stFile) float32s(name string, want []int) ([]float32, error) {
 	e, ok := f.entries[name]
-	if !ok {
-		if e, ok = f.entries["bert."+name]; ok {
-			name = "bert." + name
+	for _, p := range []string{"bert.", "model."} {
+		if !ok {
+			if e, ok = f.entries[p+name]; ok {
+				name = p + name
+			}
 		}
 	}
 	if !ok {
-		return nil, fmt.Errorf("text: %s: no tensor %q (nor %q)", f.path, name, "bert."+name)
+		return nil, fmt.Errorf("text: %s: no tensor %q (nor with a bert. or model. prefix)", f.path, name)
 	}
-	if e.Dtype != "F32" {
-		return nil, fmt.Errorf("text: %s: tensor %q: dtype %s, want F32 (convert the checkpoint to float32)", f.path, name, e.Dtype)
+	size := map[string]int{"F32": 4, "BF16": 2, "F16": 2}[e.Dtype]
+	if size == 0 {
+		return nil, fmt.Errorf("text: %s: tensor %q: dtype %s, want F32, BF16 or F16", f.path, name, e.Dtype)
 	}
 	if !slices.Equal(e.Shape, want) {
 		return nil, fmt.Errorf("text: %s: tensor %q: shape %v, want %v", f.path, name, e.Shape, want)
@@ -83,15 +142,47 @@ func (f *stFile) float32s(name string, want []int) ([]float32, error) {
 	for _, s := range want {
 		n *= s
 	}
-	b := f.data[e.DataOffsets[0]:e.DataOffsets[1]]
-	if len(b) != 4*n {
-		return nil, fmt.Errorf("text: %s: tensor %q: %d data bytes, want %d for shape %v", f.path, name, len(b), 4*n, want)
+	b := e.raw
+	if len(b) != size*n {
+		return nil, fmt.Errorf("text: %s: tensor %q: %d data bytes, want %d for %s shape %v", f.path, name, len(b), size*n, e.Dtype, want)
 	}
 	out := make([]float32, n)
-	for i := range out {
-		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	switch e.Dtype {
+	case "F32":
+		for i := range out {
+			out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+		}
+	case "BF16":
+		for i := range out {
+			out[i] = math.Float32frombits(uint32(binary.LittleEndian.Uint16(b[2*i:])) << 16)
+		}
+	case "F16":
+		for i := range out {
+			out[i] = halfToFloat32(binary.LittleEndian.Uint16(b[2*i:]))
+		}
 	}
 	return out, nil
+}
+
+// halfToFloat32 widens an IEEE 754 binary16 value exactly (subnormals,
+// infinities and NaN included).
+func halfToFloat32(h uint16) float32 {
+	sign := uint32(h>>15) << 31
+	exp := uint32(h>>10) & 0x1f
+	man := uint32(h) & 0x3ff
+	switch {
+	case exp == 0x1f: // inf, NaN
+		return math.Float32frombits(sign | 0xff<<23 | man<<13)
+	case exp == 0 && man == 0:
+		return math.Float32frombits(sign)
+	case exp == 0: // subnormal: man * 2^-24
+		v := float32(man) / (1 << 24)
+		if sign != 0 {
+			v = -v
+		}
+		return v
+	}
+	return math.Float32frombits(sign | (exp+127-15)<<23 | man<<13)
 }
 
 // stTensor is a float32 tensor to write.

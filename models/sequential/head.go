@@ -64,7 +64,10 @@ type Head struct {
 // gradient sum (row-major over positions) are unchanged. The gradient of
 // a candidate row then goes through its normalisation into
 // ItemTable().GradRow(id). Work and memory per step are O(k·d) plus one
-// catalogue-sized slot index kept between steps. The full softmax
+// catalogue-sized slot index kept between steps. Shared negatives
+// (NegativesShared) run kernels.SharedSampledSoftmax, the same loss as
+// SampledSoftmax with the set repeated on every row, as matrix products:
+// equal to it up to float32 summation order. The full softmax
 // (Negatives 0) normalises and scores the whole catalogue, as it must.
 func (h *Head) Step(m Model, b *Batch, rng *rand.Rand) (float64, int, error) {
 	cfg := h.Loss.WithDefaults()
@@ -86,18 +89,17 @@ func (h *Head) Step(m Model, b *Batch, rng *rand.Rand) (float64, int, error) {
 	var count int
 	if cfg.Negatives > 0 {
 		k := cfg.Negatives
-		h.neg = Grow(h.neg, rows*k)
 		if cfg.NegativesShared {
 			h.shared = Grow(h.shared, k)
 			kernels.UniformNegatives(rng, n, h.shared)
-			for r := range rows {
-				copy(h.neg[r*k:(r+1)*k], h.shared)
-			}
+			h.gatherCandidates(table, b.Labels, h.shared)
+			loss, count = kernels.SharedSampledSoftmax(user, rows, d, h.items, h.pos, h.local, temperature, h.du, h.dItems, touch)
 		} else {
+			h.neg = Grow(h.neg, rows*k)
 			kernels.UniformNegatives(rng, n, h.neg)
+			h.gatherCandidates(table, b.Labels, h.neg)
+			loss, count = kernels.SampledSoftmax(user, rows, d, h.items, h.pos, h.local, k, temperature, h.du, h.dItems, touch)
 		}
-		h.gatherCandidates(table, b.Labels, h.neg)
-		loss, count = kernels.SampledSoftmax(user, rows, d, h.items, h.pos, h.local, k, temperature, h.du, h.dItems, touch)
 	} else {
 		h.normalize(table)
 		h.dItems = Grow(h.dItems, n*d)

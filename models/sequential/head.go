@@ -75,6 +75,7 @@ func (h *Head) Step(m Model, b *Batch, rng *rand.Rand) (float64, int, error) {
 	user := m.Forward(b, rng)
 	table := m.ItemTable()
 	n := table.Rows()
+	defer h.resetSlots() // also after a panic: the slot index must be all zero at the next step
 	h.du = Grow(h.du, len(user))
 	clear(h.du)
 	h.touched = h.touched[:0]
@@ -106,7 +107,6 @@ func (h *Head) Step(m Model, b *Batch, rng *rand.Rand) (float64, int, error) {
 		clear(h.dItems)
 		loss, count = kernels.FullSoftmax(user, rows, d, h.items, n, b.Labels, temperature, h.du, h.dItems, touch)
 	}
-	defer h.resetSlots()
 	if count == 0 {
 		return 0, 0, nil
 	}

@@ -10,7 +10,7 @@ TAGS    ?= $(shell ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so ' && echo 
 TAGFLAG := $(if $(TAGS),-tags $(TAGS),)
 export OPENBLAS_NUM_THREADS := 1
 
-.PHONY: build demo test test-run test-short bench bench-train deps lint clean
+.PHONY: build demo test test-run test-short bench bench-train bench-scale deps lint clean
 
 build:
 	$(GO) build $(TAGFLAG) -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/genrec
@@ -51,6 +51,11 @@ bench: bench-train
 ## bench-train: HSTU training and top-10 throughput, Go (this build's BLAS) beside PyTorch in one run
 bench-train: deps
 	GO="$(GO)" TAGS="$(TAGS)" bench/compare.sh
+
+## bench-scale: issue 14's step ladder: one HSTU training step of the Beauty shape on 1e4..1e7 items, negatives
+## per position and shared (seq/s, rows/step, peak RSS); needs ~8 GB at 1e7 (SCALE_MAX=1000000 stops earlier)
+bench-scale:
+	GENREC_SCALE_MAX=$(or $(SCALE_MAX),10000000) $(GO) test $(TAGFLAG) -run '^$$' -bench TrainStepScale -benchtime 3x -count $(or $(COUNT),1) -timeout 60m ./models/hstu/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

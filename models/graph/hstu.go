@@ -31,8 +31,13 @@ type HSTU struct {
 	VM     gorgonia.VM    // a TapeMachine with the Params' dual values bound
 	params []*kernels.Param[float32]
 	table  *kernels.Param[float32]
-	ids    []int // item ids of the packed rows
-	loss   *SampledSoftmaxOp
+	// dense is the catalogue-sized gradient the machine accumulates the
+	// table's gradient into when the table is compact (kernels.NewTable);
+	// Step adds its touched rows to the table's GradRow. The gorgonia
+	// engine is the reference engine: it pays O(catalogue) per step.
+	dense []float32
+	ids   []int // item ids of the packed rows
+	loss  *SampledSoftmaxOp
 }
 
 // BuildHSTU composes m's forward pass on b in eval mode (no dropout, as
@@ -69,6 +74,8 @@ func build(m *hstu.Model[float32], b *sequential.Batch, neg []int32, loss sequen
 		return nil, fmt.Errorf("graph: batch length %d, model max_seq_len %d", b.L, m.MaxLen())
 	case loss.Negatives < 1:
 		return nil, fmt.Errorf("graph: BuildHSTU needs sampled negatives, got %d", loss.Negatives)
+	case loss.NegativesShared:
+		return nil, fmt.Errorf("graph: the gorgonia engine has no shared negatives (loss.negatives_shared); use engine kernels")
 	case m.In.ItemSide != nil || m.In.UserSide != nil || m.In.Actions != nil:
 		return nil, fmt.Errorf("graph: the gorgonia engine has no side features or actions (item_side_features, user_side_features); use engine kernels")
 	case len(neg) != b.B*b.L*loss.Negatives:
@@ -111,7 +118,12 @@ func build(m *hstu.Model[float32], b *sequential.Batch, neg []int32, loss sequen
 	}
 	node := make(map[*kernels.Param[float32]]*gorgonia.Node)
 	for _, p := range h.params {
-		n := paramNode(h.G, p)
+		grad := p.Grad
+		if p == h.table && p.Compact() {
+			h.dense = make([]float32, len(p.Value))
+			grad = h.dense
+		}
+		n := paramNode(h.G, p, grad)
 		node[p] = n
 		h.Params = append(h.Params, n)
 	}
@@ -156,6 +168,7 @@ func build(m *hstu.Model[float32], b *sequential.Batch, neg []int32, loss sequen
 // and an error when the loss is not finite.
 func (h *HSTU) Step() (float64, int, error) {
 	defer h.VM.Reset()
+	clear(h.dense) // the machine accumulates: each run starts from zero
 	if err := h.VM.RunAll(); err != nil {
 		return 0, 0, fmt.Errorf("graph: running HSTU: %w", err)
 	}
@@ -166,11 +179,21 @@ func (h *HSTU) Step() (float64, int, error) {
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		return loss, count, fmt.Errorf("graph: hstu loss is %v", loss)
 	}
-	for _, id := range h.ids {
-		h.table.Touch(id)
+	var added []bool // compact table: rows whose dense gradient is already in GradRow
+	if h.dense != nil {
+		added = make([]bool, h.table.Rows())
 	}
-	for _, id := range h.loss.Touched() {
-		h.table.Touch(id)
+	d := h.table.Cols()
+	for _, ids := range [][]int{h.ids, h.loss.Touched()} {
+		for _, id := range ids {
+			switch {
+			case h.dense == nil:
+				h.table.Touch(id)
+			case !added[id]:
+				added[id] = true
+				kernels.AddTo(h.table.GradRow(id), h.dense[id*d:(id+1)*d])
+			}
+		}
 	}
 	return loss, count, nil
 }
@@ -179,13 +202,14 @@ func (h *HSTU) Step() (float64, int, error) {
 func (h *HSTU) Close() error { return h.VM.Close() }
 
 // paramNode is an input node whose value and dual gradient wrap p.Value
-// and p.Grad, so that the machine accumulates p's gradient in place.
-func paramNode(g *gorgonia.ExprGraph, p *kernels.Param[float32]) *gorgonia.Node {
+// and grad (p.Grad, or a dense buffer for a compact table), so that the
+// machine accumulates p's gradient in place.
+func paramNode(g *gorgonia.ExprGraph, p *kernels.Param[float32], grad []float32) *gorgonia.Node {
 	shape := append([]int(nil), p.Shape...)
 	opts := []gorgonia.NodeConsOpt{
 		gorgonia.WithName(p.Name), gorgonia.WithShape(shape...),
 		gorgonia.WithValue(tensor.New(tensor.WithShape(shape...), tensor.WithBacking(p.Value))),
-		gorgonia.WithGrad(tensor.New(tensor.WithShape(shape...), tensor.WithBacking(p.Grad))),
+		gorgonia.WithGrad(tensor.New(tensor.WithShape(shape...), tensor.WithBacking(grad))),
 	}
 	if len(shape) == 1 {
 		return gorgonia.NewVector(g, gorgonia.Float32, opts...)

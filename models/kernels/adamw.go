@@ -46,6 +46,10 @@ func AdamWStep[T Float](o *AdamW, params []*Param[T]) {
 		if p.Frozen {
 			continue
 		}
+		if p.compact {
+			adamwTable(o, p, ic1, isc2)
+			continue
+		}
 		n := len(p.Value)
 		if len(p.Grad) != n {
 			panic(fmt.Sprintf("kernels: AdamWStep: %q: len(Grad) = %d, len(Value) = %d", p.Name, len(p.Grad), n))

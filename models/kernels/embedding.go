@@ -33,7 +33,7 @@ func EmbeddingGather[T Float](table []T, d int, ids []int32, out []T) {
 
 // EmbeddingScatter is the backward of EmbeddingGather into p (rows x d):
 //
-//	p.Grad[ids[r]] += scale * dOut[r]   for ids[r] >= 0, then p.Touch(ids[r])
+//	p.GradRow(ids[r]) += scale * dOut[r]   for ids[r] >= 0 (which touches the row)
 //
 // Repeated ids sum, in the order of ids. ids < 0 are skipped. len(dOut) !=
 // len(ids)*p.Cols() or an id >= p.Rows() panics. It runs on the calling
@@ -51,8 +51,7 @@ func EmbeddingScatter[T Float](p *Param[T], ids []int32, dOut []T, scale T) {
 		if int(id) >= rows {
 			panic(fmt.Sprintf("kernels: EmbeddingScatter: id %d out of [0, %d) of %q", id, rows, p.Name))
 		}
-		Axpy(scale, dOut[r*d:(r+1)*d], p.Grad[int(id)*d:(int(id)+1)*d])
-		p.Touch(int(id))
+		Axpy(scale, dOut[r*d:(r+1)*d], p.GradRow(int(id)))
 	}
 }
 

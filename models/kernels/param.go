@@ -11,12 +11,14 @@ import (
 // Value and Grad hold Rows()*Cols() elements, row-major. A Sparse param
 // (an embedding table) keeps gradient only in the rows marked by Touch:
 // ZeroGrad, ClipGradNorm, GradFinite and AdamWStep visit those rows and
-// nothing else, so a step costs O(touched rows), not O(table).
+// nothing else, so a step costs O(touched rows), not O(table). A compact
+// table (NewTable) is Sparse and keeps only the touched rows' gradient in
+// Grad, so it also holds no catalogue-sized gradient.
 type Param[T Float] struct {
 	Name   string
 	Shape  []int // [rows, cols] for matrices and tables, [n] for vectors
 	Value  []T
-	Grad   []T
+	Grad   []T  // Rows()*Cols() elements; a compact table's: the touched rows only (see NewTable)
 	Sparse bool // row-sparse: only rows marked by Touch hold gradient; ZeroGrad and AdamW visit only those
 	// Frozen params are constants that travel with the model (HLLM's
 	// precomputed item text vectors): AdamW leaves them alone and they
@@ -24,8 +26,10 @@ type Param[T Float] struct {
 	Frozen bool
 	M, V   []T // AdamW moments, allocated lazily by AdamWStep
 
-	touched []bool // touched[r]: row r is in rows; allocated by the first Touch
-	rows    []int  // touched rows in first-touch order
+	touched []bool  // touched[r]: row r is in rows; allocated by the first Touch
+	rows    []int   // touched rows in first-touch order
+	compact bool    // NewTable: Grad holds the touched rows only, in the order of rows
+	slot    []int32 // compact: slot[r]-1 is row r's index in rows, 0 if untouched
 }
 
 // NewParam returns a param of the given shape with zero values and
@@ -64,6 +68,10 @@ func (p *Param[T]) Touch(row int) {
 	if !p.Sparse {
 		return
 	}
+	if p.compact {
+		p.touchCompact(row)
+		return
+	}
 	if row < 0 || row >= p.Rows() {
 		panic(fmt.Sprintf("kernels: Param %q: Touch(%d) out of [0, %d)", p.Name, row, p.Rows()))
 	}
@@ -88,6 +96,10 @@ func (p *Param[T]) ZeroGrad() {
 		clear(p.Grad)
 		return
 	}
+	if p.compact {
+		p.zeroCompact()
+		return
+	}
 	c := p.Cols()
 	for _, r := range p.rows {
 		clear(p.Grad[r*c : (r+1)*c])
@@ -97,10 +109,10 @@ func (p *Param[T]) ZeroGrad() {
 }
 
 // pmEachGradRow calls fn with each gradient row that holds gradient: the
-// whole of Grad as one block for a dense param, every touched row for a
-// sparse one.
+// whole of Grad as one block for a dense param or a compact table, every
+// touched row for a sparse one.
 func pmEachGradRow[T Float](p *Param[T], fn func(lo, hi int)) {
-	if !p.Sparse {
+	if !p.Sparse || p.compact {
 		fn(0, len(p.Grad))
 		return
 	}

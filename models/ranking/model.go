@@ -144,8 +144,7 @@ func New(cfg Config, rng *rand.Rand) (*Model, error) {
 		if cfg.HSTU.Items < 2 || m.d < 1 {
 			return nil, fmt.Errorf("ranking: mean encoder needs items >= 2 and hidden_size >= 1")
 		}
-		m.items = kernels.NewParam[float32]("item_emb", cfg.HSTU.Items, m.d)
-		m.items.Sparse = true
+		m.items = kernels.NewTable[float32]("item_emb", cfg.HSTU.Items, m.d)
 		kernels.InitNormal(m.items.Value, 0.02, rng)
 		clear(m.items.Value[:m.d])
 		m.params = append(m.params, m.items)

@@ -14,6 +14,12 @@ type LossConfig struct {
 	// softmax (HSTU's default 128); 0 means the full softmax over the whole
 	// catalogue, feasible for small catalogues.
 	Negatives int `yaml:"negatives" json:"negatives"`
+	// NegativesShared draws one set of Negatives uniform negatives for the
+	// whole batch, scored against every position (a shared-negative
+	// sampler), instead of Negatives per position: a step then touches at
+	// most B·L + Negatives item rows instead of up to B·L·(Negatives+1),
+	// which is what keeps a step's cost flat on catalogues of millions.
+	NegativesShared bool `yaml:"negatives_shared" json:"negatives_shared"`
 	// Temperature divides the cosine similarities (default 0.05).
 	Temperature float64 `yaml:"temperature" json:"temperature"`
 }
@@ -34,9 +40,12 @@ const normEps = 1e-12
 type Head struct {
 	Loss LossConfig
 
-	items, norms, dItems, du []float32
-	neg                      []int32
-	touched                  []int
+	items, norms, raw, dItems, du []float32
+	neg, shared, pos, local       []int32
+	cand                          []int32 // global ids of the local candidate rows 1..len(cand)
+	slot                          []int32 // slot[id]: id's local row, 0 if not a candidate; reset after each step
+	touched                       []int
+	lastCand                      int
 }
 
 // Step runs one forward and backward pass of m on b: user embeddings at
@@ -44,15 +53,29 @@ type Head struct {
 // accumulated into m's parameters (the item table's touched rows only). It
 // returns the mean loss and the number of labelled positions, and an error
 // when the loss is not finite.
+//
+// With sampled negatives the step is independent of the catalogue size:
+// the candidates C (every label and every sampled negative, k distinct
+// ids) are gathered into a local table of k+1 rows (row 0 a zero padding
+// row), only they are L2-normalised, and the loss and its gradient are
+// those of kernels.SampledSoftmax on the local table with the ids mapped
+// to local rows — the same numbers, bit for bit, as on the whole
+// normalised table, since each row's normalisation and each row's
+// gradient sum (row-major over positions) are unchanged. The gradient of
+// a candidate row then goes through its normalisation into
+// ItemTable().GradRow(id). Work and memory per step are O(k·d) plus one
+// catalogue-sized slot index kept between steps. Shared negatives
+// (NegativesShared) run kernels.SharedSampledSoftmax, the same loss as
+// SampledSoftmax with the set repeated on every row, as matrix products:
+// equal to it up to float32 summation order. The full softmax
+// (Negatives 0) normalises and scores the whole catalogue, as it must.
 func (h *Head) Step(m Model, b *Batch, rng *rand.Rand) (float64, int, error) {
 	cfg := h.Loss.WithDefaults()
 	d := m.Dim()
 	user := m.Forward(b, rng)
 	table := m.ItemTable()
 	n := table.Rows()
-	h.normalize(table)
-	h.dItems = Grow(h.dItems, n*d)
-	clear(h.dItems)
+	defer h.resetSlots() // also after a panic: the slot index must be all zero at the next step
 	h.du = Grow(h.du, len(user))
 	clear(h.du)
 	h.touched = h.touched[:0]
@@ -66,10 +89,22 @@ func (h *Head) Step(m Model, b *Batch, rng *rand.Rand) (float64, int, error) {
 	var loss float64
 	var count int
 	if cfg.Negatives > 0 {
-		h.neg = Grow(h.neg, rows*cfg.Negatives)
-		kernels.UniformNegatives(rng, n, h.neg)
-		loss, count = kernels.SampledSoftmax(user, rows, d, h.items, b.Labels, h.neg, cfg.Negatives, temperature, h.du, h.dItems, touch)
+		k := cfg.Negatives
+		if cfg.NegativesShared {
+			h.shared = Grow(h.shared, k)
+			kernels.UniformNegatives(rng, n, h.shared)
+			h.gatherCandidates(table, b.Labels, h.shared)
+			loss, count = kernels.SharedSampledSoftmax(user, rows, d, h.items, h.pos, h.local, temperature, h.du, h.dItems, touch)
+		} else {
+			h.neg = Grow(h.neg, rows*k)
+			kernels.UniformNegatives(rng, n, h.neg)
+			h.gatherCandidates(table, b.Labels, h.neg)
+			loss, count = kernels.SampledSoftmax(user, rows, d, h.items, h.pos, h.local, k, temperature, h.du, h.dItems, touch)
+		}
 	} else {
+		h.normalize(table)
+		h.dItems = Grow(h.dItems, n*d)
+		clear(h.dItems)
 		loss, count = kernels.FullSoftmax(user, rows, d, h.items, n, b.Labels, temperature, h.du, h.dItems, touch)
 	}
 	if count == 0 {
@@ -87,16 +122,80 @@ func (h *Head) Step(m Model, b *Batch, rng *rand.Rand) (float64, int, error) {
 		ls.Grad[0] += float32(g)
 	}
 	m.Backward(h.du)
-	for _, id := range h.touched {
-		row := h.items[id*d : (id+1)*d]
-		kernels.L2NormalizeBackward(row, h.norms[id:id+1], h.dItems[id*d:(id+1)*d], table.Grad[id*d:(id+1)*d], 1, d, normEps)
-		table.Touch(id)
+	for _, li := range h.touched {
+		id := li
+		if cfg.Negatives > 0 {
+			id = int(h.cand[li-1])
+		}
+		row := h.items[li*d : (li+1)*d]
+		kernels.L2NormalizeBackward(row, h.norms[li:li+1], h.dItems[li*d:(li+1)*d], table.GradRow(id), 1, d, normEps)
 	}
 	if t, ok := m.(ItemTower); ok {
 		t.BackwardItems()
 	}
 	return loss, count, nil
 }
+
+// gatherCandidates builds the local candidate table of a sampled step:
+// h.cand lists the distinct ids of labels (> 0) and neg in first-seen
+// order, local row j+1 of h.items is the L2-normalised table row
+// h.cand[j] (row 0 zero), h.pos and h.local are labels and neg mapped to
+// local rows (labels <= 0 kept), and h.dItems is a zeroed gradient of the
+// local table. An id outside [0, table rows) panics, as SampledSoftmax
+// does on the whole table.
+func (h *Head) gatherCandidates(table *kernels.Param[float32], labels, neg []int32) {
+	n, d := table.Rows(), table.Cols()
+	if len(h.slot) != n {
+		h.slot = make([]int32, n)
+	}
+	h.cand = h.cand[:0]
+	add := func(id int32) int32 {
+		if id < 0 || int(id) >= n {
+			panic(fmt.Sprintf("sequential: Head: item id %d out of [0, %d)", id, n))
+		}
+		if s := h.slot[id]; s > 0 {
+			return s
+		}
+		h.cand = append(h.cand, id)
+		h.slot[id] = int32(len(h.cand))
+		return int32(len(h.cand))
+	}
+	h.pos = Grow(h.pos, len(labels))
+	for r, l := range labels {
+		h.pos[r] = l
+		if l > 0 {
+			h.pos[r] = add(l)
+		}
+	}
+	h.local = Grow(h.local, len(neg))
+	for i, id := range neg {
+		h.local[i] = add(id)
+	}
+	k := len(h.cand) + 1
+	h.raw = Grow(h.raw, k*d)
+	clear(h.raw[:d])
+	for j, id := range h.cand {
+		copy(h.raw[(j+1)*d:(j+2)*d], table.Value[int(id)*d:(int(id)+1)*d])
+	}
+	h.items = Grow(h.items, k*d)
+	h.norms = Grow(h.norms, k)
+	kernels.L2NormalizeForward(h.raw, h.items, h.norms, k, d, normEps)
+	h.dItems = Grow(h.dItems, k*d)
+	clear(h.dItems)
+}
+
+// resetSlots clears the slot index of the last step's candidates: O(k).
+func (h *Head) resetSlots() {
+	h.lastCand = len(h.cand)
+	for _, id := range h.cand {
+		h.slot[id] = 0
+	}
+	h.cand = h.cand[:0]
+}
+
+// CandidateRows is the number of distinct item rows (labels and sampled
+// negatives) the last sampled Step scored; 0 after a full-softmax step.
+func (h *Head) CandidateRows() int { return h.lastCand }
 
 // ItemTower is a Model whose item table is computed from other
 // parameters (HLLM's fusion of text and ID embeddings). Step calls

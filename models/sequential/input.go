@@ -17,7 +17,7 @@ import (
 // layout): Packed[r] is the padded index b*L+i of packed row r. Padding
 // positions have no row at all.
 type Input[T kernels.Float] struct {
-	Items *kernels.Param[T] // catalogue x d, row-sparse; row 0 is padding
+	Items *kernels.Param[T] // catalogue x d, a compact table (kernels.NewTable); row 0 is padding
 	Pos   *kernels.Param[T] // L x d
 	// ItemSide and UserSide, when not nil, are side features: each
 	// position adds the mean embedding of its item's categories and of its
@@ -41,11 +41,10 @@ type Input[T kernels.Float] struct {
 	p      float64
 }
 
-// NewInput creates the tables with E ~ N(0, 0.02) (padding row zero) and
+// NewInput creates the tables (the item table compact, see kernels.NewTable) with E ~ N(0, 0.02) (padding row zero) and
 // P ~ N(0, 1/d).
 func NewInput[T kernels.Float](items, maxLen, d int, rng *rand.Rand) *Input[T] {
-	in := &Input[T]{Items: kernels.NewParam[T]("item_emb", items, d), Pos: kernels.NewParam[T]("pos_emb", maxLen, d)}
-	in.Items.Sparse = true
+	in := &Input[T]{Items: kernels.NewTable[T]("item_emb", items, d), Pos: kernels.NewParam[T]("pos_emb", maxLen, d)}
 	kernels.InitNormal(in.Items.Value, 0.02, rng)
 	clear(in.Items.Value[:d])
 	kernels.InitNormal(in.Pos.Value, math.Sqrt(1/float64(d)), rng)

@@ -128,6 +128,10 @@ func (o Options) Validate() error {
 		return fmt.Errorf("trainer: optimizer_params warmup_steps, clip_norm and min_lr must not be negative")
 	case o.Loss.Negatives < 0:
 		return fmt.Errorf("trainer: loss.negatives must not be negative, got %d", o.Loss.Negatives)
+	case o.Loss.NegativesShared && o.Loss.Negatives < 1:
+		return fmt.Errorf("trainer: loss.negatives_shared needs sampled negatives (loss.negatives >= 1)")
+	case o.Loss.NegativesShared && o.Engine == EngineGorgonia:
+		return fmt.Errorf("trainer: loss.negatives_shared runs on engine kernels only, not engine gorgonia")
 	case o.Loss.Temperature <= 0:
 		return fmt.Errorf("trainer: loss.temperature must be positive, got %v", o.Loss.Temperature)
 	case o.StochasticLength != 0 && (o.StochasticLength <= 1 || o.StochasticLength > 2):

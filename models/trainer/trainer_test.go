@@ -274,6 +274,8 @@ func TestEngineValidate(t *testing.T) {
 	}{
 		{"unknown", nil, func(o *trainer.Options) { o.Engine = "tpu" }, `engine "tpu" is not supported; use kernels or gorgonia`},
 		{"full softmax", nil, func(o *trainer.Options) { o.Engine = "gorgonia" }, "engine gorgonia needs sampled negatives"},
+		{"shared, full softmax", nil, func(o *trainer.Options) { o.Loss.NegativesShared = true }, "loss.negatives_shared needs sampled negatives"},
+		{"shared on gorgonia", nil, func(o *trainer.Options) { o.Engine, o.Loss.Negatives, o.Loss.NegativesShared = "gorgonia", 8, true }, "negatives_shared runs on engine kernels only"},
 		{"not hstu", sasrecLike{}, func(o *trainer.Options) { o.Engine, o.Loss.Negatives = "gorgonia", 8 }, "engine gorgonia trains hstu models only, got model sasrec"},
 	} {
 		o := trainer.Options{}

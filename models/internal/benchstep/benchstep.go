@@ -17,7 +17,15 @@ import (
 // "seq/s".
 func Run(b *testing.B, m sequential.Model, batch *sequential.Batch, negatives int, rng *rand.Rand) {
 	b.Helper()
-	head := sequential.Head{Loss: sequential.LossConfig{Negatives: negatives}}
+	RunLoss(b, m, batch, sequential.LossConfig{Negatives: negatives}, rng)
+}
+
+// RunLoss is Run with the head's whole loss configuration (shared
+// negatives, temperature). It also reports the item rows the last step
+// touched as "rows/step".
+func RunLoss(b *testing.B, m sequential.Model, batch *sequential.Batch, loss sequential.LossConfig, rng *rand.Rand) {
+	b.Helper()
+	head := sequential.Head{Loss: loss}
 	adam := kernels.NewAdamW(1e-3)
 	step := func() {
 		for _, p := range m.Params() {
@@ -35,4 +43,5 @@ func Run(b *testing.B, m sequential.Model, batch *sequential.Batch, negatives in
 		step()
 	}
 	b.ReportMetric(float64(batch.B*b.N)/time.Since(start).Seconds(), "seq/s")
+	b.ReportMetric(float64(len(m.ItemTable().TouchedRows())), "rows/step")
 }

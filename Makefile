@@ -10,6 +10,14 @@ TAGS    ?= $(shell ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so ' && echo 
 TAGFLAG := $(if $(TAGS),-tags $(TAGS),)
 export OPENBLAS_NUM_THREADS := 1
 
+# The float32 element-wise kernels (SiLU, dot, axpy, add, scale) run on AVX-512 through Go's
+# experimental simd/archsimd package when built with GOEXPERIMENT=simd on amd64 (checked at run
+# time: without AVX-512, or with GENREC_SIMD=off, the scalar Go reference runs). Opt-in for now
+# (make test GOEXPERIMENT=simd): the model, export and pipeline tests have not yet been run on the
+# SIMD build. GOEXPERIMENT=simd needs a toolchain that knows the experiment (Go 1.26+).
+GOEXPERIMENT ?=
+export GOEXPERIMENT
+
 .PHONY: build demo test test-run test-short bench bench-train bench-scale deps lint clean
 
 build:
@@ -23,15 +31,17 @@ demo: build
 deps:
 	@.ci/deps
 
-## test: every test, with OpenBLAS when present, then the model packages again on pure-Go BLAS;
+## test: every test, with OpenBLAS when present, then the model packages again on pure-Go BLAS,
+## and the kernels once more on their scalar path (GENREC_SIMD=off) when the SIMD build is on;
 ## real-data tests read ../shared/data and skip when it is absent
 test: deps
 	$(MAKE) --no-print-directory test-run
 
 test-run:
-	@echo "BLAS: $(if $(TAGS),openblas,pure-Go gonum)"
+	@echo "BLAS: $(if $(TAGS),openblas,pure-Go gonum); GOEXPERIMENT=$(GOEXPERIMENT)"
 	$(GO) test $(TAGFLAG) -count=1 ./...
 	$(if $(TAGS),$(GO) test -count=1 ./models/...,)
+	$(if $(findstring simd,$(GOEXPERIMENT)),GENREC_SIMD=off $(GO) test $(TAGFLAG) -count=1 ./models/kernels/,)
 
 ## test-short: skips the real-data tests
 test-short:

@@ -45,6 +45,9 @@ func MatMul[T Float](a, b, c []T, m, k, n int) {
 
 // Dot returns sum_i x[i]*y[i].
 func Dot[T Float](x, y []T) T {
+	if is32[T]() {
+		return T(vecDot(f32s(x), f32s(y)))
+	}
 	var s T
 	for i := range x {
 		s += x[i] * y[i]
@@ -54,6 +57,10 @@ func Dot[T Float](x, y []T) T {
 
 // Axpy computes y += alpha*x.
 func Axpy[T Float](alpha T, x, y []T) {
+	if is32[T]() {
+		vecAxpy(float32(alpha), f32s(x), f32s(y))
+		return
+	}
 	for i := range x {
 		y[i] += alpha * x[i]
 	}

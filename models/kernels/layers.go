@@ -61,6 +61,17 @@ func LayerNormForward[T Float](x, y []T, rows, d int, eps float64, rstd []T) {
 	lyLen(fn, "rstd", len(rstd), rows)
 	inv := 1 / T(d)
 	lyBlocks(rows, d, func(lo, hi int) {
+		if is32[T]() {
+			for r := lo; r < hi; r++ {
+				xr, yr := f32s(x[r*d:(r+1)*d]), f32s(y[r*d:(r+1)*d])
+				mean := vecSum(xr) * float32(inv)
+				ss := vecCenter(xr, yr, mean)
+				rs := float32(1 / math.Sqrt(float64(ss*float32(inv))+eps))
+				vecScale(yr, rs)
+				rstd[r] = T(rs)
+			}
+			return
+		}
 		for r := lo; r < hi; r++ {
 			xr, yr := x[r*d:(r+1)*d], y[r*d:(r+1)*d]
 			var s T
@@ -101,6 +112,14 @@ func LayerNormBackward[T Float](y, rstd, dy, dx []T, rows, d int) {
 	lyLen(fn, "dx", len(dx), rows*d)
 	inv := 1 / T(d)
 	lyBlocks(rows, d, func(lo, hi int) {
+		if is32[T]() {
+			for r := lo; r < hi; r++ {
+				yr, dyr, dxr := f32s(y[r*d:(r+1)*d]), f32s(dy[r*d:(r+1)*d]), f32s(dx[r*d:(r+1)*d])
+				m, my := vecSum(dyr)*float32(inv), vecDot(dyr, yr)*float32(inv)
+				vecLNGrad(yr, dyr, dxr, float32(rstd[r]), m, my)
+			}
+			return
+		}
 		for r := lo; r < hi; r++ {
 			yr, dyr, dxr := y[r*d:(r+1)*d], dy[r*d:(r+1)*d], dx[r*d:(r+1)*d]
 			var s, sy T
@@ -137,6 +156,10 @@ func lyMap3[T Float](fn string, x, dy, dx []T, f func(lo, hi int)) {
 // Elfwing et al. 2017, arXiv 1702.03118. Mismatched lengths panic.
 func SiLUForward[T Float](x, y []T) {
 	lyMap2("SiLUForward", x, y, func(lo, hi int) {
+		if is32[T]() {
+			vecSiLU(f32s(x[lo:hi]), f32s(y[lo:hi]))
+			return
+		}
 		for i := lo; i < hi; i++ {
 			y[i] = x[i] * Sigmoid(x[i])
 		}
@@ -150,6 +173,10 @@ func SiLUForward[T Float](x, y []T) {
 // Mismatched lengths panic.
 func SiLUBackward[T Float](x, dy, dx []T) {
 	lyMap3("SiLUBackward", x, dy, dx, func(lo, hi int) {
+		if is32[T]() {
+			vecSiLUGrad(f32s(x[lo:hi]), f32s(dy[lo:hi]), f32s(dx[lo:hi]))
+			return
+		}
 		for i := lo; i < hi; i++ {
 			s := Sigmoid(x[i])
 			dx[i] += dy[i] * s * (1 + x[i]*(1-s))
@@ -433,6 +460,10 @@ func DropoutBackward[T Float](mask []bool, p float64, dy, dx []T) {
 func AddTo[T Float](y, x []T) {
 	lyLen("AddTo", "x", len(x), len(y))
 	lyBlocks(len(y), 1, func(lo, hi int) {
+		if is32[T]() {
+			vecAdd(f32s(y[lo:hi]), f32s(x[lo:hi]))
+			return
+		}
 		for i := lo; i < hi; i++ {
 			y[i] += x[i]
 		}
@@ -444,6 +475,10 @@ func AddTo[T Float](y, x []T) {
 //	x *= s
 func ScaleBy[T Float](x []T, s T) {
 	lyBlocks(len(x), 1, func(lo, hi int) {
+		if is32[T]() {
+			vecScale(f32s(x[lo:hi]), float32(s))
+			return
+		}
 		for i := lo; i < hi; i++ {
 			x[i] *= s
 		}

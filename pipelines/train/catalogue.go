@@ -11,7 +11,8 @@ import (
 
 // CheckCatalogue checks, before a pipeline runs, that data is a finished
 // retrieval preprocess output with a sequences table and that checkpoint
-// loads and was trained on a catalogue of the same size (or on the data's
+// loads and was trained on the data's item catalogue — the same items under
+// the same ids, not only as many (or on the data's
 // items and text-only ones after them: CheckpointCatalogue). It returns that
 // size (with padding id 0) and the checkpoint. Its errors name the folder
 // or file at fault.
@@ -35,14 +36,14 @@ func CheckCatalogue(ctx context.Context, data, checkpoint string) (int, *export.
 	if err != nil {
 		return 0, nil, fmt.Errorf("%s: %w", checkpoint, err)
 	}
-	if mc.Items != sum.Items+1 {
-		vs, err := transforms.LoadVocabs(ctx, data)
-		if err != nil {
-			return 0, nil, err
-		}
-		if _, err := CheckpointCatalogue(ck, checkpoint, vs["item_id"], data); err != nil {
-			return 0, nil, err
-		}
+	// The identity of the catalogue, not only its size: a checkpoint of the
+	// same size trained on other items ranks garbage without a word.
+	vs, err := transforms.LoadVocabs(ctx, data)
+	if err != nil {
+		return 0, nil, err
+	}
+	if _, err := CheckpointCatalogue(ck, checkpoint, vs["item_id"], data); err != nil {
+		return 0, nil, err
 	}
 	return mc.Items, ck, nil
 }

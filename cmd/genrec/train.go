@@ -77,6 +77,24 @@ func (f *trainFlags) resolve(ctx context.Context, fs *pflag.FlagSet) (train.Conf
 		cfg = job.Train
 	}
 	set := fs.Changed
+	// A flag given explicitly must hold a usable value: 0 would silently
+	// mean "the default" further down.
+	for _, c := range []struct {
+		flag string
+		bad  bool
+		want string
+	}{
+		{"epochs", f.epochs < 1, "at least 1"},
+		{"batch-size", f.batch < 1, "at least 1"},
+		{"lr", !(f.lr > 0), "positive"},
+		{"negatives", f.negatives < 0, "0 (full softmax) or more"},
+		{"threads", f.threads < 0, "0 (all cores) or more"},
+	} {
+		if set(c.flag) && c.bad {
+			v := fs.Lookup(c.flag).Value.String()
+			return cfg, usageError{fmt.Errorf("--%s %s: must be %s", c.flag, v, c.want)}
+		}
+	}
 	if set("data") {
 		cfg.Data = f.data
 	}
@@ -222,8 +240,9 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, cfg train.Config) e
 	cfg.Notes = stdout
 	res, err := train.Run(ctx, cfg, progress, onEpoch)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return usageError{err} // a missing data folder or file: exit 2, as preprocess
+		var ce train.ConfigError
+		if errors.Is(err, fs.ErrNotExist) || errors.As(err, &ce) {
+			return usageError{err} // a missing data folder or file, an option the data cannot take: exit 2
 		}
 		if ctx.Err() != nil && cfg.ModelPath != "" {
 			return fmt.Errorf("%w (interrupted; last.ckpt saved in %s: rerun with --resume to continue)", err, cfg.ModelPath)

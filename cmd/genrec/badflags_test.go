@@ -1,0 +1,77 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Bad values of each subcommand's flags exit 2 with one plain line naming
+// the flag — never a Go stack trace (issue 15 item 2: --ks 0 panicked in the
+// metric code, --negatives 100000 in the sampled softmax after an epoch).
+// The checks run before any data is read, so the paths need not exist,
+// except for --negatives, which is checked against the data's catalogue.
+func TestBadFlagValues(t *testing.T) {
+	dir := t.TempDir()
+	d, ck := filepath.Join(dir, "data"), filepath.Join(dir, "best.ckpt")
+	ev := []string{"evaluate", "--data", d, "--checkpoint", ck}
+	tr := []string{"train", "--data", d, "--model-path", filepath.Join(dir, "m")}
+	cases := []struct {
+		name string
+		args []string
+		flag string // the flag the message must name
+	}{
+		{"evaluate ks 0", append(ev, "--ks", "0"), "--ks"},
+		{"evaluate ks negative", append(ev, "--ks", "10,-5"), "--ks"},
+		{"evaluate ks repeated", append(ev, "--ks", "10,10"), "--ks"},
+		{"evaluate ks not a number", append(ev, "--ks", "ten"), "--ks"},
+		{"recommend k 0", []string{"recommend", "--data", d, "--checkpoint", ck, "--out", filepath.Join(dir, "r.parquet"), "--k", "0"}, "--k"},
+		{"train batch 0", append(tr, "--batch-size", "0"), "--batch-size"},
+		{"train batch negative", append(tr, "--batch-size", "-3"), "--batch-size"},
+		{"train lr negative", append(tr, "--lr", "-0.1"), "--lr"},
+		{"train lr 0", append(tr, "--lr", "0"), "--lr"},
+		{"train epochs 0", append(tr, "--epochs", "0"), "--epochs"},
+		{"train negatives negative", append(tr, "--negatives", "-2"), "--negatives"},
+		{"train threads negative", append(tr, "--threads", "-1"), "--threads"},
+		{"train epochs not a number", append(tr, "--epochs", "x"), "--epochs"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stderr := runCaptured(t, tc.args)
+			if code != 2 || !strings.Contains(stderr, tc.flag) || strings.Contains(stderr, "goroutine ") {
+				t.Errorf("genrec %s: exit %d, stderr %q; want exit 2 and a line naming %s", strings.Join(tc.args, " "), code, stderr, tc.flag)
+			}
+		})
+	}
+}
+
+// --negatives as large as the catalogue is refused before training starts.
+func TestTrainNegativesAboveCatalogue(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the demo data")
+	}
+	config, _ := trainFixture(t, 1)
+	code, stderr := runCaptured(t, []string{"train", "--config", config, "--negatives", "100000"})
+	if code != 2 || !strings.Contains(stderr, "negatives") || !strings.Contains(stderr, "items") {
+		t.Errorf("exit %d, stderr %q; want exit 2 naming negatives and the catalogue size", code, stderr)
+	}
+}
+
+// runCaptured runs genrec with args and returns its exit code and stderr.
+func runCaptured(t *testing.T, args []string) (int, string) {
+	t.Helper()
+	f, err := os.CreateTemp(t.TempDir(), "stderr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := os.Stderr
+	os.Stderr = f
+	code := run(context.Background(), args)
+	os.Stderr = old
+	f.Close()
+	b, _ := os.ReadFile(f.Name())
+	return code, string(bytes.TrimSpace(b))
+}

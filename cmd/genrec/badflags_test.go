@@ -75,3 +75,42 @@ func runCaptured(t *testing.T, args []string) (int, string) {
 	b, _ := os.ReadFile(f.Name())
 	return code, string(bytes.TrimSpace(b))
 }
+
+// The exit-code rule (issue 15 item 4): the same mistake gives the same code
+// in every command, and an interrupted command exits 130 with one plain
+// "interrupted; ..." line, not a raw Beam "rpc error: code = Canceled".
+func TestExitCodeRule(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "u.data")
+	os.WriteFile(in, []byte("1\t2\t3\t881250949\n2\t3\t4\t881250950\n"), 0o644)
+	d, ck := filepath.Join(dir, "data"), filepath.Join(dir, "best.ckpt")
+	for _, tc := range []struct {
+		name string
+		args []string
+		want int
+	}{
+		{"evaluate bad split", []string{"evaluate", "--data", d, "--checkpoint", ck, "--split", "bogus"}, 2},
+		{"predict bad split", []string{"predict", "--data", d, "--checkpoint", ck, "--out", filepath.Join(dir, "p.parquet"), "--split", "bogus"}, 2},
+		{"evaluate missing data", []string{"evaluate", "--data", d, "--checkpoint", ck}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if code, stderr := runCaptured(t, tc.args); code != tc.want {
+				t.Errorf("genrec %s: exit %d (%s), want %d", strings.Join(tc.args, " "), code, stderr, tc.want)
+			}
+		})
+	}
+	t.Run("preprocess interrupted", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		old := os.Stderr
+		f, _ := os.CreateTemp(dir, "stderr")
+		os.Stderr = f
+		code := run(ctx, []string{"preprocess", "--input", in, "--out", filepath.Join(dir, "out")})
+		os.Stderr = old
+		f.Close()
+		b, _ := os.ReadFile(f.Name())
+		if code != 130 || !strings.HasPrefix(string(b), "genrec: interrupted; ") || strings.Contains(string(b), "rpc error") {
+			t.Errorf("exit %d, stderr %q; want 130 and one \"interrupted; ...\" line", code, b)
+		}
+	})
+}

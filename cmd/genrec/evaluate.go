@@ -43,6 +43,9 @@ metrics.json and a per-user metrics.parquet under --out.`,
 			if err := checkKs(cfg.Ks); err != nil {
 				return err
 			}
+			if cfg.Split != "" && cfg.Split != "valid" && cfg.Split != "test" && cfg.Split != "train" && cfg.Split != "all" {
+				return usageError{fmt.Errorf("--split %q: use valid or test (train or all on a ranking folder)", cfg.Split)}
+			}
 			if task, err := train.Task(cmd.Context(), cfg.Data); err == nil && task == preprocess.TaskRanking {
 				rep, err := train.EvaluateRanking(cmd.Context(), cfg)
 				if err != nil {

@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/genrec/genrec/models/trainer"
+	"github.com/genrec/genrec/pipelines/train"
 )
 
 // Bad values of each subcommand's flags exit 2 with one plain line naming
@@ -113,4 +116,24 @@ func TestExitCodeRule(t *testing.T) {
 			t.Errorf("exit %d, stderr %q; want 130 and one \"interrupted; ...\" line", code, b)
 		}
 	})
+}
+
+// A run that would save nothing, or resume from nothing, says so first.
+func TestWarnTrainSetup(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		cfg  train.Config
+		want string
+	}{
+		{"no model path", train.Config{}, "no checkpoint or metrics will be saved"},
+		{"resume without last.ckpt", train.Config{Options: trainer.Options{ModelPath: dir}, Resume: true}, "starting fresh"},
+		{"plain run", train.Config{Options: trainer.Options{ModelPath: dir}}, ""},
+	} {
+		var b bytes.Buffer
+		warnTrainSetup(context.Background(), &b, tc.cfg)
+		if got := b.String(); (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+			t.Errorf("%s: warned %q, want %q", tc.name, got, tc.want)
+		}
+	}
 }

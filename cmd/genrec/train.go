@@ -238,6 +238,7 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, cfg train.Config) e
 		fmt.Fprintln(stdout, line)
 	}
 	cfg.Notes = stdout
+	warnTrainSetup(ctx, stderr, cfg)
 	res, err := train.Run(ctx, cfg, progress, onEpoch)
 	if err != nil {
 		var ce train.ConfigError
@@ -408,4 +409,20 @@ func roundLine(l distributed.RoundLog) string {
 		line += "  *"
 	}
 	return line
+}
+
+// warnTrainSetup says, before training, what a silent run would leave
+// unsaid (issue 15 item 6): that without a model path nothing is saved, and
+// that --resume without a last.ckpt starts from scratch.
+func warnTrainSetup(ctx context.Context, stderr io.Writer, cfg train.Config) {
+	if cfg.ModelPath == "" {
+		fmt.Fprintln(stderr, "genrec: warning: no --model-path (model_path:): no checkpoint or metrics will be saved")
+		return
+	}
+	if cfg.Resume {
+		last := transforms.JoinPath(cfg.ModelPath, "last.ckpt")
+		if _, err := transforms.ReadFile(ctx, last); err != nil {
+			fmt.Fprintf(stderr, "genrec: --resume: no %s to resume from; starting fresh\n", last)
+		}
+	}
 }

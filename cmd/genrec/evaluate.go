@@ -137,6 +137,7 @@ interactions, with source "popular".`,
 				fmt.Fprintf(cmd.OutOrStdout(), "recommend: top %d items for %d users in %s (%d part files; model %s)\n", cfg.K, res.Users, cfg.Out, len(res.Files), res.ModelVersion)
 				return nil
 			}
+			cfg.Notes = cmd.ErrOrStderr()
 			n, err := train.Recommend(cmd.Context(), cfg)
 			if err != nil {
 				return missingIsUsage(err)

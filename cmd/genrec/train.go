@@ -223,6 +223,8 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, cfg train.Config) e
 	var progress io.Writer
 	if isTerminal(stderr) {
 		progress = stderr
+	} else {
+		progress = &trainer.PlainLines{W: stderr} // logs, cron, CI: a line every 30 s, not a \r bar
 	}
 	if task, err := train.Task(ctx, cfg.Data); err == nil && task == preprocess.TaskRanking {
 		return runRanking(ctx, stdout, progress, cfg, start)
@@ -275,6 +277,8 @@ func runColdStart(ctx context.Context, stdout, stderr io.Writer, cfg train.Confi
 	var progress io.Writer
 	if isTerminal(stderr) {
 		progress = stderr
+	} else {
+		progress = &trainer.PlainLines{W: stderr} // logs, cron, CI: a line every 30 s, not a \r bar
 	}
 	if cfg.ModelPath != "" {
 		cfg.ModelPath = transforms.JoinPath(cfg.ModelPath, "coldstart")

@@ -40,6 +40,12 @@ metrics.json and a per-user metrics.parquet under --out.`,
 			if cfg.Data == "" || cfg.Checkpoint == "" {
 				return usageError{fmt.Errorf("evaluate needs --data and --checkpoint")}
 			}
+			if err := checkKs(cfg.Ks); err != nil {
+				return err
+			}
+			if cfg.Split != "" && cfg.Split != "valid" && cfg.Split != "test" && cfg.Split != "train" && cfg.Split != "all" {
+				return usageError{fmt.Errorf("--split %q: use valid or test (train or all on a ranking folder)", cfg.Split)}
+			}
 			if task, err := train.Task(cmd.Context(), cfg.Data); err == nil && task == preprocess.TaskRanking {
 				rep, err := train.EvaluateRanking(cmd.Context(), cfg)
 				if err != nil {
@@ -131,6 +137,7 @@ interactions, with source "popular".`,
 				fmt.Fprintf(cmd.OutOrStdout(), "recommend: top %d items for %d users in %s (%d part files; model %s)\n", cfg.K, res.Users, cfg.Out, len(res.Files), res.ModelVersion)
 				return nil
 			}
+			cfg.Notes = cmd.ErrOrStderr()
 			n, err := train.Recommend(cmd.Context(), cfg)
 			if err != nil {
 				return missingIsUsage(err)
@@ -147,6 +154,26 @@ interactions, with source "popular".`,
 	cmd.Flags().BoolVar(&pipeline, "pipeline", false, "run as a Beam pipeline on --runner: one row per (user, rank) with item, score and model version, for every user")
 	ropt = addRunnerFlags(cmd.Flags())
 	return cmd
+}
+
+// checkKs returns a usage error naming --ks unless every cut-off is
+// positive and none repeats (a cut-off of 0 or less used to reach the metric
+// code and panic).
+func checkKs(ks []int) error {
+	if len(ks) == 0 {
+		return usageError{fmt.Errorf("--ks needs at least one cut-off, e.g. --ks 10,50")}
+	}
+	seen := map[int]bool{}
+	for _, k := range ks {
+		if k < 1 {
+			return usageError{fmt.Errorf("--ks: cut-off %d is not positive (got %v)", k, ks)}
+		}
+		if seen[k] {
+			return usageError{fmt.Errorf("--ks: cut-off %d appears twice (got %v)", k, ks)}
+		}
+		seen[k] = true
+	}
+	return nil
 }
 
 // missingIsUsage makes a missing input file a usage error (exit 2), as

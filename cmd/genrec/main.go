@@ -4,7 +4,10 @@
 //	genrec demo
 //	genrec preprocess --input ../shared/data/ml-100k/u.data --out out/ml-100k
 //
-// Exit status: 0 success, 1 failure, 2 usage error.
+// Exit status, the same rule for every command: 0 done; 1 the job failed;
+// 2 bad usage, bad config or missing input; 3 locked (genrec run); 130
+// interrupted (SIGINT or SIGTERM), with one "interrupted; ..." line saying
+// what was kept.
 package main
 
 import (
@@ -42,8 +45,19 @@ func run(ctx context.Context, args []string) int {
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintln(os.Stderr, "genrec:", err)
-	var xe exitError // genrec run's 3 (locked) and 130 (interrupted)
+	var xe exitError
+	if ctx.Err() != nil && !errors.As(err, &xe) {
+		// Interrupted: whatever error the job died of (a Beam "rpc error:
+		// code = Canceled", a context error) is the interruption's echo.
+		msg := err.Error()
+		if i := strings.Index(msg, "(interrupted; "); i >= 0 { // train says what it kept
+			fmt.Fprintln(os.Stderr, "genrec: "+strings.TrimSuffix(msg[i+1:], ")"))
+		} else {
+			fmt.Fprintln(os.Stderr, "genrec: interrupted; nothing new was published (outputs are written under temporary names and renamed when done)")
+		}
+		return exitInterrupted
+	}
+	fmt.Fprintln(os.Stderr, "genrec:", err) // genrec run's 3 (locked) and 130 (interrupted)
 	if errors.As(err, &xe) {
 		return xe.code
 	}

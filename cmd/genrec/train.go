@@ -77,6 +77,24 @@ func (f *trainFlags) resolve(ctx context.Context, fs *pflag.FlagSet) (train.Conf
 		cfg = job.Train
 	}
 	set := fs.Changed
+	// A flag given explicitly must hold a usable value: 0 would silently
+	// mean "the default" further down.
+	for _, c := range []struct {
+		flag string
+		bad  bool
+		want string
+	}{
+		{"epochs", f.epochs < 1, "at least 1"},
+		{"batch-size", f.batch < 1, "at least 1"},
+		{"lr", !(f.lr > 0), "positive"},
+		{"negatives", f.negatives < 0, "0 (full softmax) or more"},
+		{"threads", f.threads < 0, "0 (all cores) or more"},
+	} {
+		if set(c.flag) && c.bad {
+			v := fs.Lookup(c.flag).Value.String()
+			return cfg, usageError{fmt.Errorf("--%s %s: must be %s", c.flag, v, c.want)}
+		}
+	}
 	if set("data") {
 		cfg.Data = f.data
 	}
@@ -210,6 +228,8 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, cfg train.Config) e
 	var progress io.Writer
 	if isTerminal(stderr) {
 		progress = stderr
+	} else {
+		progress = &trainer.PlainLines{W: stderr} // logs, cron, CI: a line every 30 s, not a \r bar
 	}
 	if task, err := train.Task(ctx, cfg.Data); err == nil && task == preprocess.TaskRanking {
 		return runRanking(ctx, stdout, progress, cfg, start)
@@ -225,10 +245,12 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, cfg train.Config) e
 		fmt.Fprintln(stdout, line)
 	}
 	cfg.Notes = stdout
+	warnTrainSetup(ctx, stderr, cfg)
 	res, err := train.Run(ctx, cfg, progress, onEpoch)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return usageError{err} // a missing data folder or file: exit 2, as preprocess
+		var ce train.ConfigError
+		if errors.Is(err, fs.ErrNotExist) || errors.As(err, &ce) {
+			return usageError{err} // a missing data folder or file, an option the data cannot take: exit 2
 		}
 		if ctx.Err() != nil && cfg.ModelPath != "" {
 			return fmt.Errorf("%w (interrupted; last.ckpt saved in %s: rerun with --resume to continue)", err, cfg.ModelPath)
@@ -260,6 +282,8 @@ func runColdStart(ctx context.Context, stdout, stderr io.Writer, cfg train.Confi
 	var progress io.Writer
 	if isTerminal(stderr) {
 		progress = stderr
+	} else {
+		progress = &trainer.PlainLines{W: stderr} // logs, cron, CI: a line every 30 s, not a \r bar
 	}
 	if cfg.ModelPath != "" {
 		cfg.ModelPath = transforms.JoinPath(cfg.ModelPath, "coldstart")
@@ -391,4 +415,20 @@ func roundLine(l distributed.RoundLog) string {
 		line += "  *"
 	}
 	return line
+}
+
+// warnTrainSetup says, before training, what a silent run would leave
+// unsaid (issue 15 item 6): that without a model path nothing is saved, and
+// that --resume without a last.ckpt starts from scratch.
+func warnTrainSetup(ctx context.Context, stderr io.Writer, cfg train.Config) {
+	if cfg.ModelPath == "" {
+		fmt.Fprintln(stderr, "genrec: warning: no --model-path (model_path:): no checkpoint or metrics will be saved")
+		return
+	}
+	if cfg.Resume {
+		last := transforms.JoinPath(cfg.ModelPath, "last.ckpt")
+		if _, err := transforms.ReadFile(ctx, last); err != nil {
+			fmt.Fprintf(stderr, "genrec: --resume: no %s to resume from; starting fresh\n", last)
+		}
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/schollz/progressbar/v3"
 
@@ -82,16 +83,39 @@ func (w *logWriter) write(ctx context.Context, e EpochLog) error {
 	return nil
 }
 
-// bar is a per-epoch progress bar showing loss and examples/s.
+// PlainLines is a Session.Progress for output that is not a terminal
+// (logs, cron, CI): instead of a bar redrawn with \r, the session writes one
+// plain line to W at most every Every (default 30 s) during an epoch,
+//
+//	epoch 2/10  step 300/1200  loss 4.1234  812 seq/s
+type PlainLines struct {
+	W     io.Writer
+	Every time.Duration
+}
+
+func (p *PlainLines) Write(b []byte) (int, error) { return p.W.Write(b) }
+
+// bar is a per-epoch progress bar showing loss and examples/s, or its
+// plain-line form (PlainLines).
 type bar struct {
-	b *progressbar.ProgressBar
+	b     *progressbar.ProgressBar
+	plain *plainBar
+}
+
+type plainBar struct {
+	p                    *PlainLines
+	steps, epoch, epochs int
+	last                 time.Time
 }
 
 func newBar(w io.Writer, steps, epoch, epochs int) bar {
 	if w == nil {
 		return bar{}
 	}
-	return bar{progressbar.NewOptions(steps,
+	if p, ok := w.(*PlainLines); ok {
+		return bar{plain: &plainBar{p: p, steps: steps, epoch: epoch, epochs: epochs, last: time.Now()}}
+	}
+	return bar{b: progressbar.NewOptions(steps,
 		progressbar.OptionSetWriter(w),
 		progressbar.OptionSetDescription(fmt.Sprintf("epoch %d/%d", epoch, epochs)),
 		progressbar.OptionShowCount(),
@@ -102,6 +126,17 @@ func newBar(w io.Writer, steps, epoch, epochs int) bar {
 }
 
 func (b bar) update(done int, loss, rate float64) {
+	if pb := b.plain; pb != nil {
+		every := pb.p.Every
+		if every <= 0 {
+			every = 30 * time.Second
+		}
+		if time.Since(pb.last) >= every && done < pb.steps {
+			pb.last = time.Now()
+			fmt.Fprintf(pb.p.W, "epoch %d/%d  step %d/%d  loss %.4f  %.0f seq/s\n", pb.epoch, pb.epochs, done, pb.steps, loss, rate)
+		}
+		return
+	}
 	if b.b == nil {
 		return
 	}

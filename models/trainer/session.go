@@ -196,7 +196,7 @@ func (s *Session) Checkpoint() *export.Checkpoint {
 // AdamW moments and the run's position, so that Fit continues where the
 // checkpointed run stopped and ends where an uninterrupted run with the
 // same seed would have. The checkpoint must come from the same model
-// configuration.
+// configuration and item catalogue (export.SameCatalogue).
 func (s *Session) Resume(ctx context.Context, path string) error {
 	c, err := export.LoadCheckpoint(ctx, path)
 	if err != nil {
@@ -207,6 +207,9 @@ func (s *Session) Resume(ctx context.Context, path string) error {
 	}
 	if s.ModelConfig != nil && c.ModelConfig != nil && string(c.ModelConfig) != string(s.ModelConfig) {
 		return fmt.Errorf("trainer: %s was trained with another model configuration:\n  checkpoint: %s\n  now:        %s", path, c.ModelConfig, s.ModelConfig)
+	}
+	if err := export.SameCatalogue(c.Vocab, path, s.Vocab, "this run's data"); err != nil {
+		return fmt.Errorf("trainer: cannot resume: %w", err)
 	}
 	if err := loadTensors(s.Objective.Params(), c.Params, true); err != nil {
 		return fmt.Errorf("trainer: %s: %w", path, err)

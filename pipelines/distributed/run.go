@@ -235,6 +235,9 @@ func start(ctx context.Context, cfg Config, data *train.Data, rc runConfig) (*ex
 		if err := json.Unmarshal(last.TrainConfig, &prev); err != nil || !sameRun(prev, rc) || !bytes.Equal(last.ModelConfig, mc.JSON()) {
 			return nil, false, fmt.Errorf("distributed: %s was written by another run (its configuration: %s; this run's: %s); use another model_path", lastPath, last.TrainConfig, tc)
 		}
+		if err := export.SameCatalogue(last.Vocab, lastPath, data.VocabJSON(), cfg.Train.Data); err != nil {
+			return nil, false, fmt.Errorf("distributed: cannot resume: %w", err)
+		}
 		return last, true, nil
 	}
 	m, err := train.BuildModel(mc, cfg.Train.Seed)

@@ -22,6 +22,7 @@ import (
 	"github.com/genrec/genrec/eval"
 	"github.com/genrec/genrec/models/sequential"
 	"github.com/genrec/genrec/pipelines/evaluate"
+	"github.com/genrec/genrec/pipelines/internal/pipetest"
 	"github.com/genrec/genrec/pipelines/preprocess"
 	"github.com/genrec/genrec/pipelines/train"
 	"github.com/genrec/genrec/runners"
@@ -246,6 +247,10 @@ func TestFailures(t *testing.T) {
 	}
 	other := filepath.Join(dir, "other.ckpt")
 	saveUntrained(t, other, sum.Items+7, sum.MaxSeqLen, 1, 16)
+	// Same size, other items: evaluate --pipeline ranked with it and printed
+	// metrics (issue 15 item 1).
+	shuffled := filepath.Join(dir, "shuffled.ckpt")
+	pipetest.SaveOtherItems(t, shuffled, data, sum.MaxSeqLen, 1, 16)
 	missing := filepath.Join(dir, "nope", "best.ckpt")
 	trainOnly := trainOnlyCopy(t, data, filepath.Join(dir, "train-only"))
 	tests := []struct {
@@ -255,6 +260,7 @@ func TestFailures(t *testing.T) {
 	}{
 		{"missing checkpoint", evaluate.Config{Data: data, Checkpoint: missing}, []string{missing}},
 		{"other catalogue", evaluate.Config{Data: data, Checkpoint: other}, []string{other, "catalogue", itoa(sum.Items + 7), itoa(sum.Items)}},
+		{"other items", evaluate.Config{Data: data, Checkpoint: shuffled}, []string{shuffled, data, "another catalogue"}},
 		{"not preprocessed", evaluate.Config{Data: dir, Checkpoint: ckpt}, []string{dir, "preprocess"}},
 		{"bad split", evaluate.Config{Data: data, Checkpoint: ckpt, Split: "train"}, []string{"valid or test"}},
 		{"bad ks", evaluate.Config{Data: data, Checkpoint: ckpt, Ks: []int{10, 10}}, []string{"ks"}},

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 
@@ -74,6 +75,10 @@ type RecommendConfig struct {
 	// history in Data (a new user) gets the most popular items of the
 	// training rows (source "popular").
 	Users string
+	// Notes, when set, receives the run's plain-text notes: how many of
+	// Users were known and how many got the popularity fallback, and what
+	// a K beyond the catalogue returns.
+	Notes io.Writer
 }
 
 // RecommendationRow is one row of Recommend's Parquet output: a user's
@@ -113,6 +118,9 @@ func Recommend(ctx context.Context, cfg RecommendConfig) (int, error) {
 		return 0, err
 	}
 	vocab := data.ItemVocab()
+	if cfg.K > vocab.Len() && cfg.Notes != nil {
+		fmt.Fprintf(cfg.Notes, "recommend: --k %d is more than the %d items of %s: each user gets every item not in their history, fewer than %d\n", cfg.K, vocab.Len(), cfg.Data, cfg.K)
+	}
 	row := func(user string, items []int64, scores []float32, source string) (RecommendationRow, error) {
 		r := RecommendationRow{User: user, Items: make([]string, len(items)), Scores: scores, Source: source}
 		for j, id := range items {
@@ -141,6 +149,18 @@ func Recommend(ctx context.Context, cfg RecommendConfig) (int, error) {
 		}
 		items, scores := Popular(data.Rows, cfg.K)
 		rows = rows[:0]
+		known := 0
+		for _, u := range users {
+			if _, ok := byUser[u]; ok {
+				known++
+			}
+		}
+		if known == 0 && len(users) > 0 {
+			return 0, fmt.Errorf("train: none of the %d users in %s is a user of %s (a header line, a binary file, another data set?): every one would get the popularity fallback", len(users), cfg.Users, cfg.Data)
+		}
+		if cfg.Notes != nil {
+			fmt.Fprintf(cfg.Notes, "recommend: %d users in %s: %d known, %d unknown given the %d most popular items\n", len(users), cfg.Users, known, len(users)-known, len(items))
+		}
 		for _, u := range users {
 			r, ok := byUser[u]
 			if !ok {

@@ -118,8 +118,19 @@ func TestHLLMTrainsAndReloads(t *testing.T) {
 	known := d0.Rows[0].UserKey
 	os.WriteFile(users, []byte("new-user\n"+known+"\n\nnew-user\n"), 0o644)
 	recs := filepath.Join(t.TempDir(), "recs.parquet")
-	if _, err := train.Recommend(ctx, train.RecommendConfig{Data: data, Checkpoint: res.Checkpoint, K: 5, Out: recs, Users: users}); err != nil {
+	var recNotes strings.Builder
+	if _, err := train.Recommend(ctx, train.RecommendConfig{Data: data, Checkpoint: res.Checkpoint, K: 5, Out: recs, Users: users, Notes: &recNotes}); err != nil {
 		t.Fatal(err)
+	}
+	if !strings.Contains(recNotes.String(), "1 known, 1 unknown") {
+		t.Errorf("notes %q: want the known and unknown counts", recNotes.String())
+	}
+	// A file of no known user (a header, binary junk) is an error, not
+	// everyone's popularity list (issue 15 item 6).
+	junk := filepath.Join(t.TempDir(), "junk.txt")
+	os.WriteFile(junk, []byte("user_id\n\x00\x01binary\n"), 0o644)
+	if _, err := train.Recommend(ctx, train.RecommendConfig{Data: data, Checkpoint: res.Checkpoint, K: 5, Out: recs + ".junk", Users: junk}); err == nil || !strings.Contains(err.Error(), junk) {
+		t.Errorf("users file of no known user: err = %v, want one naming %s", err, junk)
 	}
 	got, err := transforms.ReadParquetFile[train.RecommendationRow](ctx, recs)
 	if err != nil {

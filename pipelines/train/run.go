@@ -98,6 +98,12 @@ func Run(ctx context.Context, cfg Config, progress io.Writer, onEpoch func(train
 	return res, nil
 }
 
+// ConfigError is an option that does not fit the data it is run on (found
+// only once the data is read); the CLI reports it as bad usage (exit 2).
+type ConfigError struct{ error }
+
+func (e ConfigError) Unwrap() error { return e.error }
+
 // newTrainer builds cfg's model on data (ResolveModelConfig, BuildModel)
 // and a GenRecTrainer for it that stores the model configuration and item
 // vocabulary in its checkpoints.
@@ -105,6 +111,12 @@ func newTrainer(ctx context.Context, cfg Config, data *Data, progress io.Writer,
 	mc, err := ResolveModelConfig(ctx, cfg, data)
 	if err != nil {
 		return nil, mc, err
+	}
+	// Sampled softmax draws loss.negatives items per position from the
+	// catalogue; as many as it holds or more is no sample (and overflowed
+	// the logits buffer after a first epoch of training).
+	if n := cfg.Options.Loss.Negatives; n >= mc.Items-1 {
+		return nil, mc, ConfigError{fmt.Errorf("train: loss.negatives (--negatives) is %d, but %s has %d items: use fewer than %d", n, cfg.Data, mc.Items-1, mc.Items-1)}
 	}
 	model, err := BuildModel(mc, cfg.Seed)
 	if err != nil {

@@ -9,15 +9,18 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/genrec/genrec/export"
+	"github.com/genrec/genrec/features"
 	"github.com/genrec/genrec/models/hstu"
 	"github.com/genrec/genrec/models/sequential"
 	"github.com/genrec/genrec/models/trainer"
 	"github.com/genrec/genrec/pipelines/preprocess"
 	"github.com/genrec/genrec/pipelines/train"
 	"github.com/genrec/genrec/runners"
+	"github.com/genrec/genrec/transforms"
 	"github.com/genrec/genrec/transforms/synthetic"
 )
 
@@ -79,6 +82,35 @@ func SaveUntrained(tb testing.TB, path string, items, maxLen, layers, d int) {
 		ck.Params = append(ck.Params, export.Tensor{Name: p.Name, Shape: p.Shape, Value: p.Value})
 	}
 	if err := ck.Save(context.Background(), path); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// SaveOtherItems saves at path an untrained checkpoint (SaveUntrained) for
+// data's catalogue size whose stored item vocabulary holds data's items in
+// reverse order: the same size, other ids — the case only a check of the
+// catalogue's identity catches.
+func SaveOtherItems(tb testing.TB, path, data string, maxLen, layers, d int) {
+	tb.Helper()
+	ctx := context.Background()
+	vs, err := transforms.LoadVocabs(ctx, data)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	v := vs["item_id"]
+	SaveUntrained(tb, path, v.Len(), maxLen, layers, d)
+	ck, err := export.LoadCheckpoint(ctx, path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	r := &features.Vocab{Name: v.Name, Tokens: slices.Clone(v.Tokens), Counts: slices.Clone(v.Counts)}
+	slices.Reverse(r.Tokens)
+	var b bytes.Buffer
+	if err := (features.Vocabs{r.Name: r}).WriteJSON(&b); err != nil {
+		tb.Fatal(err)
+	}
+	ck.Vocab = b.Bytes()
+	if err := ck.Save(ctx, path); err != nil {
 		tb.Fatal(err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/genrec/genrec/features"
+	"github.com/genrec/genrec/models/tiger/experiment"
 	"github.com/genrec/genrec/pipelines/preprocess"
 	"github.com/genrec/genrec/pipelines/train"
 	"github.com/genrec/genrec/transforms"
@@ -29,6 +30,8 @@ type Job struct {
 	Preprocess preprocess.Config `yaml:"preprocess"`
 	Features   *features.Schema  `yaml:"features"`
 	Train      train.Config      `yaml:"train"`
+	// Tiger is a TIGER run's configuration (genrec tiger --config).
+	Tiger *experiment.Config `yaml:"tiger"`
 }
 
 // LoadJob reads a YAML (or JSON, a subset of YAML) config file, local or

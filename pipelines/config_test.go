@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/genrec/genrec/models"
 	"github.com/genrec/genrec/pipelines"
-	"github.com/genrec/genrec/pipelines/train"
 )
 
 // Every checked-in config must load, validate, and say how to reproduce it.
@@ -24,7 +24,10 @@ func TestCheckedInConfigsLoad(t *testing.T) {
 				t.Fatal(err)
 			}
 			hasPre, hasTrain := len(job.Preprocess.Inputs) > 0, job.Train.Transformer.NumLayers > 0 || job.Train.LLM.NumLayers > 0
-			if !hasPre && !hasTrain {
+			if job.Tiger != nil && job.Tiger.Data == "" {
+				t.Errorf("%s: tiger: data should be set", f)
+			}
+			if !hasPre && !hasTrain && job.Tiger == nil {
 				t.Errorf("%s: neither a preprocess nor a train section", f)
 			}
 			if hasPre {
@@ -36,7 +39,7 @@ func TestCheckedInConfigsLoad(t *testing.T) {
 				if err := job.Train.Options.WithDefaults().Validate(); err != nil {
 					t.Errorf("%s: train: %v", f, err)
 				}
-				mc := train.ModelConfig{Spec: job.Train.ModelSpec, Items: 100, MaxSeqLen: 50, TextDim: 8}
+				mc := models.Config{Spec: job.Train.ModelSpec, Items: 100, MaxSeqLen: 50, TextDim: 8}
 				if job.Train.Name == "hllm" {
 					if err := mc.HLLM().WithDefaults().Validate(); err != nil {
 						t.Errorf("%s: train: %v", f, err)

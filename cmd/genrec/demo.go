@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/genrec/genrec/eval"
+	"github.com/genrec/genrec/models"
 	"github.com/genrec/genrec/models/baseline"
 	"github.com/genrec/genrec/models/hstu"
 	"github.com/genrec/genrec/models/sequential"
@@ -68,7 +69,7 @@ planted pattern is what a sequential model must at least match. Outputs:
 func demoTrainConfig(data, modelPath string, seed uint64) train.Config {
 	return train.Config{
 		Data: data,
-		ModelSpec: train.ModelSpec{Name: "hstu", Transformer: hstu.TransformerParams{
+		ModelSpec: models.Spec{Name: "hstu", Transformer: hstu.TransformerParams{
 			NumLayers: 2, NumHeads: 1, HiddenSize: 32, Dropout: 0.2}},
 		Options: trainer.Options{
 			Epochs: 30, BatchSize: 128, EarlyStopPatience: 3, Seed: seed, ModelPath: modelPath,

@@ -1,34 +1,27 @@
 package main
 
 import (
-	"bytes"
+	"context"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
-	"gopkg.in/yaml.v3"
 
 	"github.com/genrec/genrec/models/tiger/experiment"
-	"github.com/genrec/genrec/pipelines/train"
+	"github.com/genrec/genrec/pipelines"
+	"github.com/genrec/genrec/transforms"
 )
 
-// tigerFile is a configs/*-tiger.yaml file: its tiger: section.
-type tigerFile struct {
-	Tiger experiment.Config `yaml:"tiger"`
-}
-
+// loadTigerConfig reads the tiger: section of a config file (local or
+// gs://; unknown keys are errors naming the line, as every config).
 func loadTigerConfig(path string) (experiment.Config, error) {
-	b, err := os.ReadFile(path)
+	job, err := pipelines.LoadJob(context.Background(), path)
 	if err != nil {
 		return experiment.Config{}, err
 	}
-	var f tigerFile
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(&f); err != nil {
-		return experiment.Config{}, fmt.Errorf("%s: %w", path, err)
+	if job.Tiger == nil {
+		return experiment.Config{}, fmt.Errorf("config %s has no tiger: section (see configs/demo-tiger.yaml)", path)
 	}
-	return f.Tiger, nil
+	return *job.Tiger, nil
 }
 
 func newTigerCmd() *cobra.Command {
@@ -118,7 +111,7 @@ not as a Beam pipeline.`,
 				cfg.Data = data
 			}
 			cfg.Notes = cmd.ErrOrStderr()
-			d, err := train.LoadData(cmd.Context(), cfg.Data)
+			d, err := transforms.LoadDataset(cmd.Context(), cfg.Data)
 			if err != nil {
 				return err
 			}

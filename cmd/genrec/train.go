@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/genrec/genrec/eval"
+	"github.com/genrec/genrec/models"
 	"github.com/genrec/genrec/models/ranking"
 	"github.com/genrec/genrec/models/trainer"
 	"github.com/genrec/genrec/pipelines"
@@ -48,7 +49,7 @@ type trainFlags struct {
 func (f *trainFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.config, "config", "", "YAML config file with a train: section (flags override it)")
 	fs.StringVar(&f.data, "data", "", "preprocess output folder (default: the config's preprocess out)")
-	fs.StringVar(&f.model, "model", "", "model: "+strings.Join(train.Models, ", ")+" (default hstu)")
+	fs.StringVar(&f.model, "model", "", "model: "+strings.Join(models.Names, ", ")+" (default hstu)")
 	fs.StringVar(&f.modelPath, "model-path", "", "folder for best.ckpt, last.ckpt, train_log.jsonl/.png, metrics.json")
 	fs.IntVar(&f.epochs, "epochs", 0, "maximum epochs (n_epoch; default 100)")
 	fs.IntVar(&f.batch, "batch-size", 0, "sequences per step (default 128)")

@@ -15,6 +15,7 @@ import (
 
 	"github.com/genrec/genrec/export"
 	"github.com/genrec/genrec/export/onnx"
+	"github.com/genrec/genrec/models"
 	"github.com/genrec/genrec/pipelines/evaluate"
 	"github.com/genrec/genrec/pipelines/recommend"
 	"github.com/genrec/genrec/pipelines/train"
@@ -82,7 +83,7 @@ func TestTrainEvaluateRecommend(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mc, err := train.ParseModelConfig(ck.ModelConfig)
+	mc, err := models.ParseConfig(ck.ModelConfig)
 	if err != nil || mc.Categories != 20 || ck.Param("category_emb") == nil {
 		t.Errorf("checkpoint: %d categories (err %v), category_emb %v; want the 20 synthetic categories", mc.Categories, err, ck.Param("category_emb") != nil)
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/genrec/genrec/export"
+	"github.com/genrec/genrec/models"
 	"github.com/genrec/genrec/models/hllm"
 	"github.com/genrec/genrec/models/sequential"
 	"github.com/genrec/genrec/pipelines/distributed"
@@ -235,8 +236,8 @@ func TestOneShardEqualsFitHLLM(t *testing.T) {
 	}
 	hllmConfig := func(dir string) train.Config {
 		c := trainConfig(data, dir, 2)
-		c.ModelSpec = train.ModelSpec{Name: "hllm", LLM: hllm.LLMParams{HiddenSize: 16, NumHeads: 1, NumLayers: 1, Dropout: 0.2},
-			Fusion: hllm.FusionParams{FusionType: hllm.FusionConcat}, ItemText: &train.ItemText{Items: items, Dim: 16}}
+		c.ModelSpec = models.Spec{Name: "hllm", LLM: hllm.LLMParams{HiddenSize: 16, NumHeads: 1, NumLayers: 1, Dropout: 0.2},
+			Fusion: hllm.FusionParams{FusionType: hllm.FusionConcat}, ItemText: &models.ItemText{Items: items, Dim: 16}}
 		return c
 	}
 	fitDir := t.TempDir()

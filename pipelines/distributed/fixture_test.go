@@ -11,6 +11,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 
 	"github.com/genrec/genrec/export"
+	"github.com/genrec/genrec/models"
 	"github.com/genrec/genrec/models/hstu"
 	"github.com/genrec/genrec/models/sequential"
 	"github.com/genrec/genrec/models/trainer"
@@ -50,7 +51,7 @@ func smallData(t *testing.T) string {
 func trainConfig(data, modelPath string, epochs int) train.Config {
 	return train.Config{
 		Data:      data,
-		ModelSpec: train.ModelSpec{Name: "hstu", Transformer: hstu.TransformerParams{NumLayers: 1, NumHeads: 1, HiddenSize: 16, Dropout: 0.2}},
+		ModelSpec: models.Spec{Name: "hstu", Transformer: hstu.TransformerParams{NumLayers: 1, NumHeads: 1, HiddenSize: 16, Dropout: 0.2}},
 		Options: trainer.Options{Epochs: epochs, BatchSize: 64, EarlyStopPatience: -1, Seed: 3, ModelPath: modelPath,
 			Loss:      sequential.LossConfig{Negatives: 16},
 			Optimizer: trainer.OptimizerParams{LR: 5e-3, WarmupSteps: 3, Cosine: true, MinLR: 1e-4, ClipNorm: 1}},

@@ -12,8 +12,8 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/genrec/genrec/export"
+	"github.com/genrec/genrec/models"
 	"github.com/genrec/genrec/models/trainer"
-	"github.com/genrec/genrec/pipelines/train"
 	"github.com/genrec/genrec/transforms"
 )
 
@@ -94,7 +94,7 @@ type shardFn struct {
 	Shards           int
 	Steps, Rounds    int
 
-	data *train.Data
+	data *transforms.Dataset
 	ck   *export.Checkpoint
 	t    *shardTrainer
 }
@@ -105,11 +105,11 @@ func (f *shardFn) Setup(ctx context.Context) error {
 		return fmt.Errorf("distributed: options: %w", err)
 	}
 	opt = opt.WithDefaults()
-	data, err := train.LoadData(ctx, f.Data)
+	data, err := transforms.LoadDataset(ctx, f.Data)
 	if err != nil {
 		return err
 	}
-	m, _, ck, err := train.LoadModel(ctx, f.Checkpoint)
+	m, _, ck, err := models.Load(ctx, f.Checkpoint)
 	if err != nil {
 		return err
 	}

@@ -15,12 +15,14 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
 	"github.com/genrec/genrec/export"
+	"github.com/genrec/genrec/models"
 	"github.com/genrec/genrec/models/hstu"
 	"github.com/genrec/genrec/models/sequential"
 	"github.com/genrec/genrec/models/trainer"
 	"github.com/genrec/genrec/pipelines/distributed"
 	"github.com/genrec/genrec/pipelines/train"
 	"github.com/genrec/genrec/runners"
+	"github.com/genrec/genrec/transforms"
 	"github.com/genrec/genrec/transforms/synthetic"
 )
 
@@ -35,9 +37,9 @@ func BenchmarkRound(b *testing.B) {
 	dir := b.TempDir()
 	d := synthetic.DefaultConfig()
 	data := makeData(b, dir, d.Users, d.Items)
-	cfg := train.Config{Data: data, ModelSpec: train.ModelSpec{Name: "hstu", Transformer: hstu.TransformerParams{NumLayers: 2, NumHeads: 1, HiddenSize: 32, Dropout: 0.2}},
+	cfg := train.Config{Data: data, ModelSpec: models.Spec{Name: "hstu", Transformer: hstu.TransformerParams{NumLayers: 2, NumHeads: 1, HiddenSize: 32, Dropout: 0.2}},
 		Options: trainer.Options{Epochs: 1, BatchSize: 128, Seed: 1, Loss: sequential.LossConfig{Negatives: 64}, Optimizer: trainer.OptimizerParams{LR: 2e-3}}}
-	loaded, err := train.LoadData(ctx, data)
+	loaded, err := transforms.LoadDataset(ctx, data)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -45,7 +47,7 @@ func BenchmarkRound(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	m, err := train.BuildModel(mc, 1)
+	m, err := models.Build(mc, 1)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/genrec/genrec/eval"
 	"github.com/genrec/genrec/export"
+	"github.com/genrec/genrec/models"
 	"github.com/genrec/genrec/models/sequential"
 	"github.com/genrec/genrec/models/trainer"
 	"github.com/genrec/genrec/pipelines/train"
@@ -215,7 +216,7 @@ func Run(ctx context.Context, cfg Config, ropt runners.Options) (Result, error) 
 // start returns the last finished round's checkpoint: the model path's
 // last.ckpt when it was written by a run of the same configuration, else
 // the freshly initialised model saved as round-000.ckpt.
-func start(ctx context.Context, cfg Config, data *train.Data, rc runConfig) (*export.Checkpoint, bool, error) {
+func start(ctx context.Context, cfg Config, data *transforms.Dataset, rc runConfig) (*export.Checkpoint, bool, error) {
 	dir := cfg.Train.ModelPath
 	mc, err := train.ResolveModelConfig(ctx, cfg.Train, data)
 	if err != nil {
@@ -240,7 +241,7 @@ func start(ctx context.Context, cfg Config, data *train.Data, rc runConfig) (*ex
 		}
 		return last, true, nil
 	}
-	m, err := train.BuildModel(mc, cfg.Train.Seed)
+	m, err := models.Build(mc, cfg.Train.Seed)
 	if err != nil {
 		return nil, false, err
 	}
@@ -264,11 +265,11 @@ func roundLoss(ck *export.Checkpoint) (float64, int) {
 
 // evaluate ranks split's rows with ck's model.
 func evaluate(ck *export.Checkpoint, rows []transforms.SequenceRow, split string, ks []int, batch int) (eval.Report, error) {
-	mc, err := train.ParseModelConfig(ck.ModelConfig)
+	mc, err := models.ParseConfig(ck.ModelConfig)
 	if err != nil {
 		return eval.Report{}, err
 	}
-	m, err := train.BuildModel(mc, 0)
+	m, err := models.Build(mc, 0)
 	if err != nil {
 		return eval.Report{}, err
 	}

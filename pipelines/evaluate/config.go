@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/genrec/genrec/pipelines/train"
+	"github.com/genrec/genrec/models"
 	"github.com/genrec/genrec/transforms"
 )
 
@@ -96,7 +96,7 @@ func (c Config) resolve(ctx context.Context) (resolved, error) {
 	if err := c.Validate(); err != nil {
 		return resolved{}, err
 	}
-	items, _, err := train.CheckCatalogue(ctx, c.Data, c.Checkpoint)
+	items, _, err := models.CheckData(ctx, c.Data, c.Checkpoint)
 	if err != nil {
 		return resolved{}, fmt.Errorf("evaluate: %w", err)
 	}

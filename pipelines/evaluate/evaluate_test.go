@@ -20,6 +20,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/genrec/genrec/eval"
+	"github.com/genrec/genrec/models"
 	"github.com/genrec/genrec/models/sequential"
 	"github.com/genrec/genrec/pipelines/evaluate"
 	"github.com/genrec/genrec/pipelines/internal/pipetest"
@@ -183,7 +184,7 @@ func checkUsers(t *testing.T, users []evaluate.UserMetrics, rows []transforms.Se
 
 func inProcessRanks(t *testing.T, rows []transforms.SequenceRow, ckpt, split string) map[int64]eval.UserRank {
 	t.Helper()
-	m, _, _, err := train.LoadModel(context.Background(), ckpt)
+	m, _, _, err := models.Load(context.Background(), ckpt)
 	if err != nil {
 		t.Fatal(err)
 	}

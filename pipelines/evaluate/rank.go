@@ -9,8 +9,8 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/genrec/genrec/eval"
+	"github.com/genrec/genrec/models"
 	"github.com/genrec/genrec/models/sequential"
-	"github.com/genrec/genrec/pipelines/train"
 	"github.com/genrec/genrec/transforms"
 )
 
@@ -86,7 +86,7 @@ type rankUsersFn struct {
 }
 
 func (f *rankUsersFn) Setup(ctx context.Context) error {
-	m, mc, _, err := train.LoadModel(ctx, f.Checkpoint)
+	m, mc, _, err := models.Load(ctx, f.Checkpoint)
 	if err != nil {
 		return fmt.Errorf("evaluate: %w", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/genrec/genrec/eval"
+	"github.com/genrec/genrec/models"
 	"github.com/genrec/genrec/models/hstu"
 	"github.com/genrec/genrec/models/sequential"
 	"github.com/genrec/genrec/models/trainer"
@@ -51,7 +52,7 @@ func demoInput(t *testing.T) (interactions, items []byte) {
 func tinyTrain(data, modelPath string) train.Config {
 	return train.Config{
 		Data:      data,
-		ModelSpec: train.ModelSpec{Name: "hstu", Transformer: hstu.TransformerParams{NumLayers: 1, NumHeads: 1, HiddenSize: 8}},
+		ModelSpec: models.Spec{Name: "hstu", Transformer: hstu.TransformerParams{NumLayers: 1, NumHeads: 1, HiddenSize: 8}},
 		Options: trainer.Options{Epochs: 2, BatchSize: 64, EarlyStopPatience: -1, Seed: 3, ModelPath: modelPath,
 			Loss: sequential.LossConfig{Negatives: 8}, Optimizer: trainer.OptimizerParams{LR: 5e-3}},
 	}

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/genrec/genrec/pipelines/train"
+	"github.com/genrec/genrec/models"
 	"github.com/genrec/genrec/transforms"
 )
 
@@ -86,7 +86,7 @@ func (c Config) resolve(ctx context.Context) (resolved, error) {
 	if err := c.Validate(); err != nil {
 		return resolved{}, err
 	}
-	items, ck, err := train.CheckCatalogue(ctx, c.Data, c.Checkpoint)
+	items, ck, err := models.CheckData(ctx, c.Data, c.Checkpoint)
 	if err != nil {
 		return resolved{}, fmt.Errorf("recommend: %w", err)
 	}

@@ -9,8 +9,8 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/genrec/genrec/features"
+	"github.com/genrec/genrec/models"
 	"github.com/genrec/genrec/models/sequential"
-	"github.com/genrec/genrec/pipelines/train"
 	"github.com/genrec/genrec/transforms"
 )
 
@@ -67,7 +67,7 @@ type recommendFn struct {
 }
 
 func (f *recommendFn) Setup(ctx context.Context) error {
-	m, mc, ck, err := train.LoadModel(ctx, f.Checkpoint)
+	m, mc, ck, err := models.Load(ctx, f.Checkpoint)
 	if err != nil {
 		return fmt.Errorf("recommend: %w", err)
 	}
@@ -78,7 +78,7 @@ func (f *recommendFn) Setup(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if vocab, err = train.CheckpointCatalogue(ck, f.Checkpoint, vocab, f.Data); err != nil {
+	if vocab, err = models.CheckpointCatalogue(ck, f.Checkpoint, vocab, f.Data); err != nil {
 		return fmt.Errorf("recommend: %w", err)
 	}
 	f.m, f.tokens, f.hist = sequential.NewScorer(m), vocab.Tokens, sequential.History{}

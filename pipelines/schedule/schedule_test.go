@@ -18,11 +18,11 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 
+	"github.com/genrec/genrec/models"
 	"github.com/genrec/genrec/models/hllm"
 	"github.com/genrec/genrec/models/trainer"
 	"github.com/genrec/genrec/pipelines"
 	"github.com/genrec/genrec/pipelines/schedule"
-	"github.com/genrec/genrec/pipelines/train"
 	"github.com/genrec/genrec/runners"
 	"github.com/genrec/genrec/transforms/synthetic"
 )
@@ -506,8 +506,8 @@ func TestDailyHLLM(t *testing.T) {
 	if err := os.WriteFile(items, b.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	f.job.Train.ModelSpec = train.ModelSpec{Name: "hllm", LLM: hllm.LLMParams{HiddenSize: 8, NumHeads: 1, NumLayers: 1},
-		ItemText: &train.ItemText{Items: items, Dim: 16}}
+	f.job.Train.ModelSpec = models.Spec{Name: "hllm", LLM: hllm.LLMParams{HiddenSize: 8, NumHeads: 1, NumLayers: 1},
+		ItemText: &models.ItemText{Items: items, Dim: 16}}
 	for i, date := range []string{"2026-11-28", "2026-11-29"} {
 		f.input(t, date, uint64(i+1))
 		res, err := f.run(t, date, false)

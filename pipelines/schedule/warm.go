@@ -9,6 +9,7 @@ import (
 
 	"github.com/genrec/genrec/export"
 	"github.com/genrec/genrec/features"
+	"github.com/genrec/genrec/models"
 	"github.com/genrec/genrec/pipelines/preprocess"
 	"github.com/genrec/genrec/pipelines/train"
 	"github.com/genrec/genrec/transforms"
@@ -36,7 +37,7 @@ func warmStart(ctx context.Context, cfg *train.Config, prev string) (reason stri
 	if err != nil {
 		return "", err
 	}
-	prevMC, err := train.ParseModelConfig(ck.ModelConfig)
+	prevMC, err := models.ParseConfig(ck.ModelConfig)
 	if err != nil {
 		return fmt.Sprintf("%s: %v", prev, err), nil
 	}
@@ -66,21 +67,21 @@ func warmStart(ctx context.Context, cfg *train.Config, prev string) (reason stri
 	return "", nil
 }
 
-// modelConfig is the train.ModelConfig train.Run builds for cfg on
+// modelConfig is the models.Config train.Run builds for cfg on
 // cfg.Data, and the data's item vocabulary. It reads the summary and
 // vocabularies only, not the sequences.
-func modelConfig(ctx context.Context, cfg train.Config) (train.ModelConfig, *features.Vocab, error) {
+func modelConfig(ctx context.Context, cfg train.Config) (models.Config, *features.Vocab, error) {
 	sum, err := preprocess.ReadSummary(ctx, cfg.Data)
 	if err != nil {
-		return train.ModelConfig{}, nil, err
+		return models.Config{}, nil, err
 	}
 	vs, err := transforms.LoadVocabs(ctx, cfg.Data)
 	if err != nil {
-		return train.ModelConfig{}, nil, err
+		return models.Config{}, nil, err
 	}
-	data := &train.Data{Dir: cfg.Data, Summary: sum, Vocabs: vs}
+	data := &transforms.Dataset{Dir: cfg.Data, Summary: sum, Vocabs: vs}
 	if data.ItemVocab() == nil {
-		return train.ModelConfig{}, nil, fmt.Errorf("schedule: %s has no item_id vocabulary", cfg.Data)
+		return models.Config{}, nil, fmt.Errorf("schedule: %s has no item_id vocabulary", cfg.Data)
 	}
 	mc, err := train.ResolveModelConfig(ctx, cfg, data)
 	return mc, data.ItemVocab(), err

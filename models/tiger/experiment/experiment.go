@@ -24,7 +24,6 @@ import (
 	"github.com/genrec/genrec/models/tiger/rqvae"
 	"github.com/genrec/genrec/models/trainer"
 	"github.com/genrec/genrec/pipelines/embeditems"
-	"github.com/genrec/genrec/pipelines/train"
 	"github.com/genrec/genrec/transforms"
 )
 
@@ -86,7 +85,7 @@ func (c Config) withDefaults() Config {
 }
 
 // Features builds the items x dim content table of data's catalogue.
-func Features(ctx context.Context, c Config, data *train.Data) ([]float32, int, error) {
+func Features(ctx context.Context, c Config, data *transforms.Dataset) ([]float32, int, error) {
 	c = c.withDefaults()
 	items := data.Items()
 	var tabs [][]float32
@@ -177,7 +176,7 @@ type SemanticIDRow struct {
 // SemanticIDs trains the RQ-VAE on the features of data's items and
 // returns every item's semantic ID (row = item id, nil for padding 0) with
 // the collision code appended, the codes per level, and the fit report.
-func SemanticIDs(ctx context.Context, c Config, data *train.Data) ([][]int32, []int, rqvae.FitReport, error) {
+func SemanticIDs(ctx context.Context, c Config, data *transforms.Dataset) ([][]int32, []int, rqvae.FitReport, error) {
 	c = c.withDefaults()
 	feat, dim, err := Features(ctx, c, data)
 	if err != nil {
@@ -208,7 +207,7 @@ func SemanticIDs(ctx context.Context, c Config, data *train.Data) ([][]int32, []
 }
 
 // WriteSemanticIDs writes ids as Parquet to path (temp then rename).
-func WriteSemanticIDs(ctx context.Context, path string, data *train.Data, ids [][]int32) error {
+func WriteSemanticIDs(ctx context.Context, path string, data *transforms.Dataset, ids [][]int32) error {
 	rows := make([]SemanticIDRow, 0, len(ids))
 	for id, t := range ids {
 		if t == nil {
@@ -228,7 +227,7 @@ func WriteSemanticIDs(ctx context.Context, path string, data *train.Data, ids []
 func Run(ctx context.Context, c Config) (Result, error) {
 	c = c.withDefaults()
 	var res Result
-	data, err := train.LoadData(ctx, c.Data)
+	data, err := transforms.LoadDataset(ctx, c.Data)
 	if err != nil {
 		return res, err
 	}

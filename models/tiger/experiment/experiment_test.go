@@ -10,12 +10,11 @@ import (
 	"github.com/genrec/genrec/features"
 	"github.com/genrec/genrec/models/tiger/rqvae"
 	"github.com/genrec/genrec/pipelines/preprocess"
-	"github.com/genrec/genrec/pipelines/train"
 	"github.com/genrec/genrec/transforms"
 )
 
 // tinyData is 60 items and 200 users walking i -> i+1 -> i+2 ...
-func tinyData() *train.Data {
+func tinyData() *transforms.Dataset {
 	v := &features.Vocab{Name: "item_id"}
 	for i := 1; i <= 60; i++ {
 		v.Tokens = append(v.Tokens, fmt.Sprintf("item%d", i))
@@ -26,7 +25,7 @@ func tinyData() *train.Data {
 		items := []int64{s, s%60 + 1, (s+1)%60 + 1, (s+2)%60 + 1}
 		rows = append(rows, transforms.SequenceRow{User: int64(u), Split: transforms.SplitTrain, Items: items[:3], Target: items[3]})
 	}
-	return &train.Data{Dir: "tiny", Summary: preprocess.Summary{Items: 60}, Rows: rows, Vocabs: features.Vocabs{"item_id": v}}
+	return &transforms.Dataset{Dir: "tiny", Summary: preprocess.Summary{Items: 60}, Rows: rows, Vocabs: features.Vocabs{"item_id": v}}
 }
 
 func TestSemanticIDsAreUniqueAndDeterministic(t *testing.T) {

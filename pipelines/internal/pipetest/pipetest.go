@@ -14,6 +14,7 @@ import (
 
 	"github.com/genrec/genrec/export"
 	"github.com/genrec/genrec/features"
+	"github.com/genrec/genrec/models"
 	"github.com/genrec/genrec/models/hstu"
 	"github.com/genrec/genrec/models/sequential"
 	"github.com/genrec/genrec/models/trainer"
@@ -56,7 +57,7 @@ func TrainModel(tb testing.TB, data, modelPath string) string {
 	tb.Helper()
 	res, err := train.Run(context.Background(), train.Config{
 		Data:      data,
-		ModelSpec: train.ModelSpec{Name: "hstu", Transformer: hstu.TransformerParams{NumLayers: 1, NumHeads: 1, HiddenSize: 16}},
+		ModelSpec: models.Spec{Name: "hstu", Transformer: hstu.TransformerParams{NumLayers: 1, NumHeads: 1, HiddenSize: 16}},
 		Options: trainer.Options{Epochs: 2, BatchSize: 64, EarlyStopPatience: -1, Seed: 3, ModelPath: modelPath,
 			Loss: sequential.LossConfig{Negatives: 16}, Optimizer: trainer.OptimizerParams{LR: 5e-3}},
 	}, nil, nil)
@@ -71,7 +72,7 @@ func TrainModel(tb testing.TB, data, modelPath string) string {
 // a checkpoint at path.
 func SaveUntrained(tb testing.TB, path string, items, maxLen, layers, d int) {
 	tb.Helper()
-	mc := train.ModelConfig{Spec: train.ModelSpec{Name: "hstu", Transformer: hstu.TransformerParams{NumLayers: layers, NumHeads: 1, HiddenSize: d}},
+	mc := models.Config{Spec: models.Spec{Name: "hstu", Transformer: hstu.TransformerParams{NumLayers: layers, NumHeads: 1, HiddenSize: d}},
 		Items: items + 1, MaxSeqLen: maxLen}
 	m, err := hstu.New[float32](mc.HSTU(), rand.New(rand.NewPCG(1, 2)))
 	if err != nil {

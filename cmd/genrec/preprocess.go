@@ -215,6 +215,10 @@ func printSummary(w io.Writer, s preprocess.Summary, took time.Duration) {
 		fmt.Fprintf(w, "  %-15s %d file(s) in %s\n", t, len(s.Tables[t]), transforms.JoinPath(s.OutDir, t))
 	}
 	fmt.Fprintf(w, "  summary         %s\n", transforms.JoinPath(s.OutDir, preprocess.SummaryFile))
+	if len(s.StaleTemps) > 0 {
+		fmt.Fprintf(w, "  removed         %d stale temporary folder(s) of killed earlier runs: %s\n",
+			len(s.StaleTemps), strings.Join(s.StaleTemps, ", "))
+	}
 }
 
 func totalSize(ctx context.Context, files []string) int64 {

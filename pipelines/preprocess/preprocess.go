@@ -270,7 +270,12 @@ func Run(ctx context.Context, cfg Config, ropt runners.Options) (Summary, error)
 	}
 	p, s := beam.NewPipelineWithRoot()
 	build(s, cfg, files)
+	guard, stale, err := transforms.GuardTemp(ctx, cfg.OutDir, cfg.TempDir())
+	if err != nil {
+		return Summary{}, fmt.Errorf("preprocess: %w", err)
+	}
 	_, runErr := runners.Run(ctx, p, ropt)
+	guard.Stop()
 	cleanErr := transforms.CleanTemp(context.Background(), cfg.TempDir())
 	if runErr != nil {
 		return Summary{}, fmt.Errorf("preprocess failed: %w", runErr)
@@ -278,5 +283,7 @@ func Run(ctx context.Context, cfg Config, ropt runners.Options) (Summary, error)
 	if cleanErr != nil {
 		return Summary{}, fmt.Errorf("preprocess: removing temporary files: %w", cleanErr)
 	}
-	return ReadSummary(ctx, cfg.OutDir)
+	sum, err := ReadSummary(ctx, cfg.OutDir)
+	sum.StaleTemps = stale
+	return sum, err
 }

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 
@@ -264,5 +265,43 @@ func TestCategoryFeatureIsRefused(t *testing.T) {
 	}}
 	if err := cfg.WithDefaults().Validate(); err == nil || !strings.Contains(err.Error(), `"category"`) {
 		t.Errorf("error %v, want one naming the category feature", err)
+	}
+}
+
+// A run removes the temp folder a killed earlier run left (heartbeat two
+// hours old) and keeps one whose heartbeat is fresh (a run still going).
+func TestRunRemovesStaleTemporary(t *testing.T) {
+	input := writeSynthetic(t, 50, 5)
+	out := t.TempDir()
+	mk := func(run string, age time.Duration) string {
+		dir := filepath.Join(out, "_temporary", run)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []string{transforms.HeartbeatFile, "sequences-0a1b.parquet"} {
+			p := filepath.Join(dir, f)
+			if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			when := time.Now().Add(-age)
+			if err := os.Chtimes(p, when, when); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return dir
+	}
+	dead, live := mk("killed", 2*time.Hour), mk("going", time.Second)
+	sum, err := run(t, preprocess.Config{Inputs: []string{input}, MaxSeqLen: 10, OutDir: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dead); !os.IsNotExist(err) {
+		t.Errorf("stale %s kept (err %v)", dead, err)
+	}
+	if _, err := os.Stat(filepath.Join(live, "sequences-0a1b.parquet")); err != nil {
+		t.Errorf("live run's part removed: %v", err)
+	}
+	if len(sum.StaleTemps) != 1 || sum.StaleTemps[0] != dead {
+		t.Errorf("StaleTemps = %v, want [%s]", sum.StaleTemps, dead)
 	}
 }

@@ -47,7 +47,7 @@ func newTableCols(where string, names []string, opt ParseOptions) (tableCols, er
 		col, role string
 	}{{c.user, opt.UserCol, "user"}, {c.item, opt.ItemCol, "item"}, {c.time, opt.TimeCol, "time"}} {
 		if req.pos < 0 {
-			return c, fmt.Errorf("%s: no %s column %q among %q; set the column name", where, req.role, req.col, names)
+			return c, fmt.Errorf("%s: no %s column %q among %q; set --%s-col (%s_col: in the config)", where, req.role, req.col, names, req.role, req.role)
 		}
 	}
 	for i := range names {

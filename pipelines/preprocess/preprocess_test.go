@@ -305,3 +305,37 @@ func TestRunRemovesStaleTemporary(t *testing.T) {
 		t.Errorf("StaleTemps = %v, want [%s]", sum.StaleTemps, dead)
 	}
 }
+
+// A table whose columns are named otherwise and whose times are RFC 3339
+// is read through the column-name and time-format keys; a time column
+// that is missing names the flag to set; an unknown time format is refused.
+func TestTableColumnNamesAndTimeFormat(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("uid,iid,when\n")
+	for u := range 5 {
+		for k := range 4 {
+			fmt.Fprintf(&b, "u%d,i%d,2026-11-0%dT10:00:00Z\n", u, (u+k)%7, k+1)
+		}
+	}
+	in := filepath.Join(t.TempDir(), "events.csv")
+	if err := os.WriteFile(in, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := preprocess.Config{Inputs: []string{in}, Format: "table", MaxSeqLen: 10, OutDir: t.TempDir(),
+		UserCol: "uid", ItemCol: "iid", TimeCol: "when", TimeFormat: transforms.TimeRFC3339}
+	sum, err := run(t, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.EventsRead != 20 || sum.BadLines != 0 || sum.Users != 5 {
+		t.Errorf("events %d, bad %d, users %d; want 20, 0, 5", sum.EventsRead, sum.BadLines, sum.Users)
+	}
+	cfg.TimeCol, cfg.OutDir = "", t.TempDir()
+	if _, err := run(t, cfg); err == nil || !strings.Contains(err.Error(), "--time-col") {
+		t.Errorf("missing time column: err = %v, want it to name --time-col", err)
+	}
+	cfg.TimeFormat = "epoch"
+	if err := cfg.WithDefaults().Validate(); err == nil || !strings.Contains(err.Error(), "time_format") {
+		t.Errorf("time format epoch: err = %v, want it to name time_format", err)
+	}
+}

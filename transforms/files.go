@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/gcs"   // gs:// paths
@@ -113,6 +114,9 @@ func WriteFileAtomic(ctx context.Context, name string, data []byte) error {
 		removeQuietly(ctx, fs, tmp)
 		return err
 	}
+	// Temp files of killed earlier writes of name; failing to remove them
+	// does not undo this write.
+	_, _ = RemoveStaleSiblings(ctx, name, StaleAfter, time.Now())
 	return nil
 }
 

@@ -100,6 +100,11 @@ type ParseOptions struct {
 	// "timestamp", "rating", "label". User, item and time columns are
 	// required; rating and label are used when present.
 	UserCol, ItemCol, TimeCol, RatingCol, LabelCol string
+	// TimeFormat is how a FormatTable's time column is written: one of
+	// TimeFormats (unix seconds, unix milliseconds, RFC 3339, a date);
+	// "" or TimeAuto reads each value as whichever it is. Times become
+	// unix seconds.
+	TimeFormat string
 	// Delimiter separates the fields of a FormatTable CSV. Default ','.
 	Delimiter rune
 	// MinRating keeps only events whose rating is >= MinRating. Events

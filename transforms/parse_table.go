@@ -18,6 +18,7 @@ import (
 // whose column is absent has position -1.
 type tableCols struct {
 	user, item, time, rating, label int
+	timeFormat                      string   // ParseOptions.TimeFormat
 	names                           []string // every column, by position
 	extra                           []int    // positions of the columns kept in Event.Extra
 }
@@ -39,14 +40,14 @@ func newTableCols(where string, names []string, opt ParseOptions) (tableCols, er
 	}
 	c := tableCols{
 		user: find(opt.UserCol), item: find(opt.ItemCol), time: find(opt.TimeCol),
-		rating: find(opt.RatingCol), label: find(opt.LabelCol), names: names,
+		rating: find(opt.RatingCol), label: find(opt.LabelCol), names: names, timeFormat: opt.TimeFormat,
 	}
 	for _, req := range []struct {
 		pos       int
 		col, role string
 	}{{c.user, opt.UserCol, "user"}, {c.item, opt.ItemCol, "item"}, {c.time, opt.TimeCol, "time"}} {
 		if req.pos < 0 {
-			return c, fmt.Errorf("%s: no %s column %q among %q; set the column name", where, req.role, req.col, names)
+			return c, fmt.Errorf("%s: no %s column %q among %q; set --%s-col (%s_col: in the config)", where, req.role, req.col, names, req.role, req.role)
 		}
 	}
 	for i := range names {
@@ -68,7 +69,7 @@ func (c tableCols) event(n int64, f []string) (Event, string) {
 		return e, reason
 	}
 	var reason string
-	if e.Timestamp, reason = timestamp(strings.TrimSpace(f[c.time])); reason != "" {
+	if e.Timestamp, reason = parseTime(strings.TrimSpace(f[c.time]), c.timeFormat); reason != "" {
 		return e, reason
 	}
 	if c.rating >= 0 {
@@ -156,6 +157,9 @@ func (lr lineReader) parquetTable(r io.Reader, opt ParseOptions, emit func(Event
 		return 0, err
 	}
 	toSeconds := timeConv(fields[cols.time])
+	if toSeconds != nil { // a typed timestamp or date: already seconds, whatever TimeFormat says
+		cols.timeFormat = TimeUnix
+	}
 	vals := make([]string, len(names))
 	buf := make([]parquet.Row, 256)
 	for _, rg := range f.RowGroups() {

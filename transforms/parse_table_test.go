@@ -46,7 +46,7 @@ func TestParseEventsTableCSV(t *testing.T) {
 			{User: "u3", Item: "i8", Timestamp: 106, Label: -1, Line: 11,
 				Extra: ex{"title": `5" screen`, "country": "US"}},
 		},
-		bad: []wantBad{{7, "want 7 fields, got 5"}, {8, "bad label"}, {9, "non-integer timestamp"},
+		bad: []wantBad{{7, "want 7 fields, got 5"}, {8, "bad label"}, {9, "bad time \"1.5\""},
 			{10, "after closing quote"}, {12, "unterminated quoted field"}},
 	}, {
 		name: "custom columns and delimiter",

@@ -49,6 +49,10 @@ type Summary struct {
 
 	// Ranking is the ranking task's options and counts (task ranking only).
 	Ranking *RankingSummary `json:"ranking,omitempty"`
+
+	// StaleTemps are the temp folders of killed earlier runs that this
+	// run removed (see GuardTemp); not stored in the summary file.
+	StaleTemps []string `json:"-"`
 }
 
 // RankingSummary is what the ranking task did: its options after defaults

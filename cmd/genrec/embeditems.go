@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -48,6 +49,10 @@ copied. Throughput (items/s) is printed at the end.`,
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "embed-items: %d items (%d encoded, %d reused) with %s in %.1fs, %.0f items/s; %s\n",
 				res.Rows, res.Encoded, res.Reused, res.Encoder, res.Seconds, res.ItemsPerSecond, cfg.Out)
+			if len(res.StaleTemps) > 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "embed-items: removed %d stale temporary folder(s) of killed earlier runs: %s\n",
+					len(res.StaleTemps), strings.Join(res.StaleTemps, ", "))
+			}
 			return nil
 		},
 	}

@@ -30,7 +30,14 @@ type preprocessFlags struct {
 	minRating      float64
 	failFast       bool
 	maxBadFraction float64
+	cols           [5]string // user, item, time, rating, label column names
+	timeFormat     string
 	runner         *runners.Options
+}
+
+// colFlags are the column-name flags of a table input, in preprocessFlags.cols order.
+var colFlags = []struct{ flag, def string }{
+	{"user-col", "user"}, {"item-col", "item"}, {"time-col", "timestamp"}, {"rating-col", "rating"}, {"label-col", "label"},
 }
 
 func (f *preprocessFlags) register(fs *pflag.FlagSet) {
@@ -43,6 +50,11 @@ func (f *preprocessFlags) register(fs *pflag.FlagSet) {
 	fs.Float64Var(&f.minRating, "min-rating", 0, "keep only events rated at least this (rated sources)")
 	fs.BoolVar(&f.failFast, "fail-fast", false, "stop at the first malformed line instead of skipping and counting")
 	fs.Float64Var(&f.maxBadFraction, "max-bad-fraction", 0, "fail when more than this share of lines is malformed (default 0.01)")
+	for i, c := range colFlags {
+		fs.StringVar(&f.cols[i], c.flag, "", fmt.Sprintf("format table: name of the %s column (default %q)", strings.TrimSuffix(c.flag, "-col"), c.def))
+	}
+	fs.StringVar(&f.timeFormat, "time-format", "", "format table: how the time column is written: "+strings.Join(transforms.TimeFormats, ", ")+
+		" (default auto: integers are unix seconds, or milliseconds from 1e11 on; else RFC 3339 / ISO-8601 like 2026-11-03T10:00:00Z; else a date 2026-11-03, as UTC)")
 	f.runner = addRunnerFlags(fs)
 }
 
@@ -80,6 +92,14 @@ func (f *preprocessFlags) resolve(ctx context.Context, fs *pflag.FlagSet) (prepr
 	}
 	if set("max-bad-fraction") {
 		cfg.MaxBadFraction = f.maxBadFraction
+	}
+	for i, dst := range []*string{&cfg.UserCol, &cfg.ItemCol, &cfg.TimeCol, &cfg.RatingCol, &cfg.LabelCol} {
+		if set(colFlags[i].flag) {
+			*dst = f.cols[i]
+		}
+	}
+	if set("time-format") {
+		cfg.TimeFormat = f.timeFormat
 	}
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -215,6 +235,10 @@ func printSummary(w io.Writer, s preprocess.Summary, took time.Duration) {
 		fmt.Fprintf(w, "  %-15s %d file(s) in %s\n", t, len(s.Tables[t]), transforms.JoinPath(s.OutDir, t))
 	}
 	fmt.Fprintf(w, "  summary         %s\n", transforms.JoinPath(s.OutDir, preprocess.SummaryFile))
+	if len(s.StaleTemps) > 0 {
+		fmt.Fprintf(w, "  removed         %d stale temporary folder(s) of killed earlier runs: %s\n",
+			len(s.StaleTemps), strings.Join(s.StaleTemps, ", "))
+	}
 }
 
 func totalSize(ctx context.Context, files []string) int64 {

@@ -27,6 +27,7 @@ type Result struct {
 	Seconds        float64 // the run's wall time, pipeline start to finish
 	ItemsPerSecond float64 // Rows / Seconds
 	Files          []string
+	StaleTemps     []string // temp folders of killed earlier runs removed (transforms.GuardTemp)
 }
 
 // Pipeline builds the pipeline into s. The config is checked and the
@@ -77,9 +78,14 @@ func Run(ctx context.Context, cfg Config, ropt runners.Options) (Result, error) 
 	}
 	p, s := beam.NewPipelineWithRoot()
 	build(s, cfg, enc.ID())
+	guard, stale, err := transforms.GuardTemp(ctx, cfg.Out, cfg.TempDir())
+	if err != nil {
+		return Result{}, fmt.Errorf("embeditems: %w", err)
+	}
 	t0 := time.Now()
 	res, runErr := runners.Run(ctx, p, ropt)
-	out := Result{Encoder: enc.ID(), Seconds: time.Since(t0).Seconds()}
+	guard.Stop()
+	out := Result{Encoder: enc.ID(), Seconds: time.Since(t0).Seconds(), StaleTemps: stale}
 	cleanErr := transforms.CleanTemp(context.Background(), cfg.TempDir())
 	if runErr != nil {
 		return Result{}, fmt.Errorf("embeditems failed: %w", runErr)

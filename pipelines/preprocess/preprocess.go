@@ -35,6 +35,15 @@ type Config struct {
 	Inputs []string                `yaml:"inputs"` // files or globs, local or gs://
 	Format string                  `yaml:"format"` // see transforms.ParseFormat; "" = detect from the first file name
 	Parse  transforms.ParseOptions `yaml:"-"`
+	// Column names of a table input (format table); "" keeps the
+	// defaults user, item, timestamp, rating, label. TimeFormat is one of
+	// transforms.TimeFormats ("" = auto: unix s or ms, RFC 3339, date).
+	UserCol    string `yaml:"user_col"`
+	ItemCol    string `yaml:"item_col"`
+	TimeCol    string `yaml:"time_col"`
+	RatingCol  string `yaml:"rating_col"`
+	LabelCol   string `yaml:"label_col"`
+	TimeFormat string `yaml:"time_format"`
 	// MinRating keeps events rated at least this (sources with ratings).
 	// Task ranking refuses it: the low-rated events are its negatives.
 	MinRating float64 `yaml:"min_rating"`
@@ -132,6 +141,9 @@ func (c Config) Validate() error {
 	if c.OutDir == "" {
 		return errors.New("preprocess: no output folder (set --out)")
 	}
+	if err := transforms.ValidTimeFormat(c.TimeFormat); err != nil {
+		return fmt.Errorf("preprocess: --time-format / time_format: %w", err)
+	}
 	if c.MaxBadFraction < 0 || c.MaxBadFraction > 1 {
 		return fmt.Errorf("preprocess: max_bad_fraction must be in [0, 1], got %g", c.MaxBadFraction)
 	}
@@ -214,6 +226,17 @@ func (c Config) resolve(ctx context.Context) (Config, []string, error) {
 		c.RunID = newRunID()
 	}
 	c.Parse.MinRating = c.MinRating
+	for _, kv := range []struct {
+		dst *string
+		v   string
+	}{
+		{&c.Parse.UserCol, c.UserCol}, {&c.Parse.ItemCol, c.ItemCol}, {&c.Parse.TimeCol, c.TimeCol},
+		{&c.Parse.RatingCol, c.RatingCol}, {&c.Parse.LabelCol, c.LabelCol}, {&c.Parse.TimeFormat, c.TimeFormat},
+	} {
+		if kv.v != "" {
+			*kv.dst = kv.v
+		}
+	}
 	return c, files, nil
 }
 
@@ -270,7 +293,12 @@ func Run(ctx context.Context, cfg Config, ropt runners.Options) (Summary, error)
 	}
 	p, s := beam.NewPipelineWithRoot()
 	build(s, cfg, files)
+	guard, stale, err := transforms.GuardTemp(ctx, cfg.OutDir, cfg.TempDir())
+	if err != nil {
+		return Summary{}, fmt.Errorf("preprocess: %w", err)
+	}
 	_, runErr := runners.Run(ctx, p, ropt)
+	guard.Stop()
 	cleanErr := transforms.CleanTemp(context.Background(), cfg.TempDir())
 	if runErr != nil {
 		return Summary{}, fmt.Errorf("preprocess failed: %w", runErr)
@@ -278,5 +306,7 @@ func Run(ctx context.Context, cfg Config, ropt runners.Options) (Summary, error)
 	if cleanErr != nil {
 		return Summary{}, fmt.Errorf("preprocess: removing temporary files: %w", cleanErr)
 	}
-	return ReadSummary(ctx, cfg.OutDir)
+	sum, err := ReadSummary(ctx, cfg.OutDir)
+	sum.StaleTemps = stale
+	return sum, err
 }

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 
@@ -264,5 +265,77 @@ func TestCategoryFeatureIsRefused(t *testing.T) {
 	}}
 	if err := cfg.WithDefaults().Validate(); err == nil || !strings.Contains(err.Error(), `"category"`) {
 		t.Errorf("error %v, want one naming the category feature", err)
+	}
+}
+
+// A run removes the temp folder a killed earlier run left (heartbeat two
+// hours old) and keeps one whose heartbeat is fresh (a run still going).
+func TestRunRemovesStaleTemporary(t *testing.T) {
+	input := writeSynthetic(t, 50, 5)
+	out := t.TempDir()
+	mk := func(run string, age time.Duration) string {
+		dir := filepath.Join(out, "_temporary", run)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []string{transforms.HeartbeatFile, "sequences-0a1b.parquet"} {
+			p := filepath.Join(dir, f)
+			if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			when := time.Now().Add(-age)
+			if err := os.Chtimes(p, when, when); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return dir
+	}
+	dead, live := mk("killed", 2*time.Hour), mk("going", time.Second)
+	sum, err := run(t, preprocess.Config{Inputs: []string{input}, MaxSeqLen: 10, OutDir: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dead); !os.IsNotExist(err) {
+		t.Errorf("stale %s kept (err %v)", dead, err)
+	}
+	if _, err := os.Stat(filepath.Join(live, "sequences-0a1b.parquet")); err != nil {
+		t.Errorf("live run's part removed: %v", err)
+	}
+	if len(sum.StaleTemps) != 1 || sum.StaleTemps[0] != dead {
+		t.Errorf("StaleTemps = %v, want [%s]", sum.StaleTemps, dead)
+	}
+}
+
+// A table whose columns are named otherwise and whose times are RFC 3339
+// is read through the column-name and time-format keys; a time column
+// that is missing names the flag to set; an unknown time format is refused.
+func TestTableColumnNamesAndTimeFormat(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("uid,iid,when\n")
+	for u := range 5 {
+		for k := range 4 {
+			fmt.Fprintf(&b, "u%d,i%d,2026-11-0%dT10:00:00Z\n", u, (u+k)%7, k+1)
+		}
+	}
+	in := filepath.Join(t.TempDir(), "events.csv")
+	if err := os.WriteFile(in, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := preprocess.Config{Inputs: []string{in}, Format: "table", MaxSeqLen: 10, OutDir: t.TempDir(),
+		UserCol: "uid", ItemCol: "iid", TimeCol: "when", TimeFormat: transforms.TimeRFC3339}
+	sum, err := run(t, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.EventsRead != 20 || sum.BadLines != 0 || sum.Users != 5 {
+		t.Errorf("events %d, bad %d, users %d; want 20, 0, 5", sum.EventsRead, sum.BadLines, sum.Users)
+	}
+	cfg.TimeCol, cfg.OutDir = "", t.TempDir()
+	if _, err := run(t, cfg); err == nil || !strings.Contains(err.Error(), "--time-col") {
+		t.Errorf("missing time column: err = %v, want it to name --time-col", err)
+	}
+	cfg.TimeFormat = "epoch"
+	if err := cfg.WithDefaults().Validate(); err == nil || !strings.Contains(err.Error(), "time_format") {
+		t.Errorf("time format epoch: err = %v, want it to name time_format", err)
 	}
 }

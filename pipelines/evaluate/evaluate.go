@@ -44,7 +44,14 @@ func Run(ctx context.Context, cfg Config, ropt runners.Options) (eval.Report, er
 	}
 	p, s := beam.NewPipelineWithRoot()
 	build(s, r)
+	// A killed run's leftovers under Out/_temporary go first; this run's
+	// heartbeat keeps a concurrent run from taking its folder.
+	guard, _, err := transforms.GuardTemp(ctx, r.Out, r.TempDir())
+	if err != nil {
+		return eval.Report{}, fmt.Errorf("evaluate: %w", err)
+	}
 	_, runErr := runners.Run(ctx, p, ropt)
+	guard.Stop()
 	cleanErr := transforms.CleanTemp(context.Background(), r.TempDir())
 	if runErr != nil {
 		return eval.Report{}, fmt.Errorf("evaluate failed: %w", runErr)

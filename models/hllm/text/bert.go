@@ -229,24 +229,13 @@ func (m *BERT) EncodeIDs(seqs [][]int32, pooling string) ([][]float32, error) {
 			}
 		}
 	}
-	for i, s := range seqs {
-		if len(s) == 0 || len(s) > m.Config.MaxPositionEmbeddings {
-			return nil, fmt.Errorf("text: sequence %d: %d tokens (want 1..%d)", i, len(s), m.Config.MaxPositionEmbeddings)
-		}
-		for j, id := range s {
-			if id < 0 || int(id) >= m.Config.VocabSize {
-				return nil, fmt.Errorf("text: sequence %d, token %d: id %d outside [0, %d)", i, j, id, m.Config.VocabSize)
-			}
-		}
+	if err := checkIDs(seqs, m.Config.MaxPositionEmbeddings, m.Config.VocabSize); err != nil {
+		return nil, err
 	}
 	d := m.Config.HiddenSize
 	out := make([][]float32, len(seqs))
 	for lo := 0; lo < len(seqs); {
-		hi, rows := lo, 0
-		for hi < len(seqs) && (hi == lo || rows+len(seqs[hi]) <= maxChunkRows) {
-			rows += len(seqs[hi])
-			hi++
-		}
+		hi := chunkEnd(seqs, lo)
 		x := m.forward(seqs[lo:hi])
 		o := 0
 		for i, s := range seqs[lo:hi] {
@@ -347,4 +336,31 @@ func softmaxRow(s []float32) {
 	for i := range s {
 		s[i] *= inv
 	}
+}
+
+// checkIDs reports the first sequence of seqs that is empty, longer than
+// maxLen tokens, or holds an id outside [0, vocab).
+func checkIDs(seqs [][]int32, maxLen, vocab int) error {
+	for i, s := range seqs {
+		if len(s) == 0 || len(s) > maxLen {
+			return fmt.Errorf("text: sequence %d: %d tokens (want 1..%d)", i, len(s), maxLen)
+		}
+		for j, id := range s {
+			if id < 0 || int(id) >= vocab {
+				return fmt.Errorf("text: sequence %d, token %d: id %d outside [0, %d)", i, j, id, vocab)
+			}
+		}
+	}
+	return nil
+}
+
+// chunkEnd is the end of the chunk of seqs that starts at lo: as many
+// sequences as fit in maxChunkRows positions, and at least one.
+func chunkEnd(seqs [][]int32, lo int) int {
+	hi, rows := lo, 0
+	for hi < len(seqs) && (hi == lo || rows+len(seqs[hi]) <= maxChunkRows) {
+		rows += len(seqs[hi])
+		hi++
+	}
+	return hi
 }

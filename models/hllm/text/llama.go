@@ -178,24 +178,13 @@ func (m *Llama) EncodeIDs(seqs [][]int32, pooling string) ([][]float32, error) {
 	if pooling != PoolLast && pooling != PoolMean && pooling != PoolItem {
 		return nil, fmt.Errorf("text: pooling %q (want %q, %q or %q)", pooling, PoolLast, PoolMean, PoolItem)
 	}
-	for i, s := range seqs {
-		if len(s) == 0 || len(s) > m.Config.MaxPositionEmbeddings {
-			return nil, fmt.Errorf("text: sequence %d: %d tokens (want 1..%d)", i, len(s), m.Config.MaxPositionEmbeddings)
-		}
-		for j, id := range s {
-			if id < 0 || int(id) >= m.Config.VocabSize {
-				return nil, fmt.Errorf("text: sequence %d, token %d: id %d outside [0, %d)", i, j, id, m.Config.VocabSize)
-			}
-		}
+	if err := checkIDs(seqs, m.Config.MaxPositionEmbeddings, m.Config.VocabSize); err != nil {
+		return nil, err
 	}
 	d := m.Config.HiddenSize
 	out := make([][]float32, len(seqs))
 	for lo := 0; lo < len(seqs); {
-		hi, rows := lo, 0
-		for hi < len(seqs) && (hi == lo || rows+len(seqs[hi]) <= maxChunkRows) {
-			rows += len(seqs[hi])
-			hi++
-		}
+		hi := chunkEnd(seqs, lo)
 		x := m.Forward(seqs[lo:hi])
 		o := 0
 		for i, s := range seqs[lo:hi] {

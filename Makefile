@@ -18,7 +18,7 @@ export OPENBLAS_NUM_THREADS := 1
 GOEXPERIMENT ?=
 export GOEXPERIMENT
 
-.PHONY: build demo test test-run test-short bench bench-train bench-scale deps lint clean
+.PHONY: build demo test test-run test-short fuzz bench bench-train bench-scale deps lint clean
 
 build:
 	$(GO) build $(TAGFLAG) -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/genrec
@@ -42,6 +42,11 @@ test-run:
 	$(GO) test $(TAGFLAG) -count=1 ./...
 	$(if $(TAGS),$(GO) test -count=1 ./models/...,)
 	$(if $(findstring simd,$(GOEXPERIMENT)),GENREC_SIMD=off $(GO) test $(TAGFLAG) -count=1 ./models/kernels/,)
+
+## fuzz: every go test -fuzz target for FUZZTIME each (default 10m here; .ci/run runs them for 20s);
+## a crash's input lands in the package's testdata/fuzz/<Target>/ and stays there as a seed once fixed
+fuzz:
+	GO="$(GO)" TAGS="$(TAGS)" FUZZTIME=$(or $(FUZZTIME),10m) .ci/fuzz
 
 ## test-short: skips the real-data tests
 test-short:

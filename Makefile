@@ -18,7 +18,7 @@ export OPENBLAS_NUM_THREADS := 1
 GOEXPERIMENT ?=
 export GOEXPERIMENT
 
-.PHONY: build demo test test-run test-short fuzz bench bench-train bench-scale deps lint clean
+.PHONY: build demo test test-run test-short test-flink fuzz bench bench-train bench-scale deps lint clean
 
 build:
 	$(GO) build $(TAGFLAG) -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/genrec
@@ -51,6 +51,12 @@ fuzz:
 ## test-short: skips the real-data tests
 test-short:
 	$(GO) test $(TAGFLAG) -count=1 -short ./...
+
+## test-flink: the Flink tests (GENREC_FLINK_ENDPOINT) on a real Flink: .ci/flink/run resolves Beam's Flink
+## job server (beam-runners-flink-1.19:2.70.0, Flink 1.19.0) with Maven into .cache/flink, starts it on
+## 127.0.0.1 with an embedded Flink, runs the tests and stops it (needs Java 17 and Maven)
+test-flink:
+	.ci/flink/run
 
 ## bench: throughput and memory figures (preprocess pipeline vs in-memory floor, parsers, metrics, training,
 ## serving: genrec's Go forward beside the exported ONNX file in onnxruntime, float32 and int8;

@@ -53,6 +53,12 @@ func LoadBPETokenizer(path string) (*BPETokenizer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("text: tokenizer: %w", err)
 	}
+	return parseBPETokenizer(raw, path)
+}
+
+// parseBPETokenizer parses the bytes of a tokenizer.json; path is used in
+// errors. Ids must be >= 0 and added tokens non-empty.
+func parseBPETokenizer(raw []byte, path string) (*BPETokenizer, error) {
 	type step struct {
 		Type           string `json:"type"`
 		AddPrefixSpace bool   `json:"add_prefix_space"`
@@ -101,7 +107,10 @@ func LoadBPETokenizer(path string) (*BPETokenizer, error) {
 	}
 	t := &BPETokenizer{vocab: tj.Model.Vocab, ranks: map[[2]string]int{}, addedIDs: map[string]int32{},
 		ignoreMerges: tj.Model.IgnoreMerges, cache: map[string][]int32{}, path: path}
-	for _, id := range t.vocab {
+	for tok, id := range t.vocab {
+		if id < 0 {
+			return fail("vocabulary token %q has negative id %d", tok, id)
+		}
 		t.VocabSize = max(t.VocabSize, int(id)+1)
 	}
 	for i, m := range tj.Model.Merges {
@@ -120,7 +129,10 @@ func LoadBPETokenizer(path string) (*BPETokenizer, error) {
 			t.ranks[pair] = i
 		}
 	}
-	for _, a := range tj.AddedTokens {
+	for i, a := range tj.AddedTokens {
+		if a.Content == "" || a.ID < 0 {
+			return fail("added token %d: empty content or negative id %d", i, a.ID)
+		}
 		t.added = append(t.added, a.Content)
 		t.addedIDs[a.Content] = a.ID
 		t.VocabSize = max(t.VocabSize, int(a.ID)+1)
@@ -155,6 +167,12 @@ func LoadBPETokenizer(path string) (*BPETokenizer, error) {
 				seen = true
 			case s.SpecialToken != nil:
 				ids := pp.SpecialTokens[s.SpecialToken.ID].IDs
+				for _, id := range ids {
+					if id < 0 {
+						return fail("post_processor: special token %q has negative id %d", s.SpecialToken.ID, id)
+					}
+					t.VocabSize = max(t.VocabSize, int(id)+1)
+				}
 				if seen {
 					t.Suffix = append(t.Suffix, ids...)
 				} else {

@@ -37,6 +37,14 @@ func readSafetensors(path string) (*stFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("text: weights: %w", err)
 	}
+	return parseSafetensors(raw, path)
+}
+
+// parseSafetensors parses the bytes of a safetensors file; path is used in
+// errors. A tensor whose shape has a negative dimension, or whose byte
+// length is not its element count times the size of its dtype (F32, BF16,
+// F16; other dtypes are only checked when read), is an error naming it.
+func parseSafetensors(raw []byte, path string) (*stFile, error) {
 	if len(raw) < 8 {
 		return nil, fmt.Errorf("text: %s: %d bytes, too short for a safetensors header", path, len(raw))
 	}
@@ -61,9 +69,31 @@ func readSafetensors(path string) (*stFile, error) {
 			return nil, fmt.Errorf("text: %s: tensor %q: data_offsets %v outside the %d data bytes", path, name, e.DataOffsets, len(f.data))
 		}
 		e.raw = f.data[e.DataOffsets[0]:e.DataOffsets[1]]
+		if size := dtypeSize[e.Dtype]; size > 0 {
+			n, ok := elements(e.Shape)
+			if !ok || n > len(e.raw)/size || n*size != len(e.raw) {
+				return nil, fmt.Errorf("text: %s: tensor %q: shape %v of %s does not fit its %d data bytes", path, name, e.Shape, e.Dtype, len(e.raw))
+			}
+		}
 		f.entries[name] = e
 	}
 	return f, nil
+}
+
+// dtypeSize is the byte size of the dtypes float32s reads.
+var dtypeSize = map[string]int{"F32": 4, "BF16": 2, "F16": 2}
+
+// elements returns the product of shape, false when a dimension is
+// negative or the product overflows an int.
+func elements(shape []int) (int, bool) {
+	n := 1
+	for _, d := range shape {
+		if d < 0 || (d > 0 && n > math.MaxInt/d) {
+			return 0, false
+		}
+		n *= d
+	}
+	return n, true
 }
 
 // readWeights reads a HuggingFace folder's weights: model.safetensors, or
@@ -131,7 +161,7 @@ func (f *stFile) float32s(name string, want []int) ([]float32, error) {
 	if !ok {
 		return nil, fmt.Errorf("text: %s: no tensor %q (nor with a bert. or model. prefix)", f.path, name)
 	}
-	size := map[string]int{"F32": 4, "BF16": 2, "F16": 2}[e.Dtype]
+	size := dtypeSize[e.Dtype]
 	if size == 0 {
 		return nil, fmt.Errorf("text: %s: tensor %q: dtype %s, want F32, BF16 or F16", f.path, name, e.Dtype)
 	}

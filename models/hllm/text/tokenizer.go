@@ -3,6 +3,7 @@ package text
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"unicode"
@@ -55,8 +56,13 @@ func LoadVocab(path string) (*Vocab, error) {
 		return nil, fmt.Errorf("text: vocabulary: %w", err)
 	}
 	defer f.Close()
+	return readVocab(f, path)
+}
+
+// readVocab reads a vocab.txt from r; path is used in errors.
+func readVocab(r io.Reader, path string) (*Vocab, error) {
 	var toks []string
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
 	for sc.Scan() {
 		toks = append(toks, strings.TrimSuffix(sc.Text(), "\r"))

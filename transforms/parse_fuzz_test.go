@@ -2,6 +2,7 @@ package transforms_test
 
 import (
 	"bytes"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -75,6 +76,74 @@ func FuzzParseItems(f *testing.F) {
 			func(b transforms.BadLine) error { return nil })
 		if err != nil {
 			t.Errorf("%s: unexpected error %v", fm, err)
+		}
+	})
+}
+
+var fuzzUserFormats = []transforms.UserFormat{transforms.UsersML1M, transforms.UsersML100K}
+
+// FuzzParseUsers checks that no input makes a user parser panic and that
+// every user it emits has an id and an integer age.
+func FuzzParseUsers(f *testing.F) {
+	f.Add(uint8(0), []byte("1::F::1::10::48067\r\n2::M::x::16::70072\n::M::56::16::1\n3::M\n"))
+	f.Add(uint8(1), []byte("1|24|M|technician|85711\n\n2|53|F|other\n|1|M|x|y\n"))
+	f.Fuzz(func(t *testing.T, format uint8, data []byte) {
+		fm := fuzzUserFormats[int(format)%len(fuzzUserFormats)]
+		maxLine := int64(bytes.Count(data, []byte("\n")) + 1)
+		_, err := transforms.ParseUsers(bytes.NewReader(data), "in", fm,
+			func(u transforms.UserMeta) error {
+				if u.User == "" {
+					t.Errorf("user without id: %+v", u)
+				}
+				if _, err := strconv.Atoi(u.Age); err != nil {
+					t.Errorf("user with non-integer age: %+v", u)
+				}
+				return nil
+			},
+			func(b transforms.BadLine) error {
+				if b.Reason == "" || b.Line < 1 || b.Line > maxLine {
+					t.Errorf("bad BadLine %+v", b)
+				}
+				return nil
+			})
+		if err != nil {
+			t.Errorf("%s: unexpected error %v", fm, err)
+		}
+	})
+}
+
+// FuzzParseTable checks the generic table parser with set column names,
+// each time format and a comma or tab delimiter: no panic; an error only
+// for a header without the user, item or time column, naming the flag
+// that sets it; events with a user and an item.
+func FuzzParseTable(f *testing.F) {
+	f.Add(uint8(0), false, []byte("u,i,t,r,l,x\n1,2,1700000000,4.5,1,a\n1,3,1700000000123,,0,b\n2,2,,1,1,\n"))
+	f.Add(uint8(3), false, []byte("\ufeffu,i,t\r\n1,2,2024-01-02T03:04:05.5+01:00\r\n1,2,2024-01-02 03:04:05\r\n1,3,bad\r\n"))
+	f.Add(uint8(4), true, []byte("u\ti\tt\tr\n1\t2\t2024-01-02\t3\n1\t\"2\t2024-13-40\n"))
+	f.Add(uint8(2), false, []byte("u,i,t\n1,2,-1000\n1,2,9223372036854775807\n"))
+	f.Add(uint8(1), false, []byte("user,item,timestamp\n1,2,3\n"))
+	f.Fuzz(func(t *testing.T, tf uint8, tab bool, data []byte) {
+		opt := transforms.ParseOptions{UserCol: "u", ItemCol: "i", TimeCol: "t", RatingCol: "r", LabelCol: "l",
+			TimeFormat: transforms.TimeFormats[int(tf)%len(transforms.TimeFormats)]}
+		if tab {
+			opt.Delimiter = '\t'
+		}
+		maxLine := int64(bytes.Count(data, []byte("\n")) + 1)
+		_, err := transforms.ParseEvents(bytes.NewReader(data), "in.csv", transforms.FormatTable, opt,
+			func(e transforms.Event) error {
+				if e.User == "" || e.Item == "" || e.Line < 2 || e.Line > maxLine {
+					t.Errorf("bad event %+v", e)
+				}
+				return nil
+			},
+			func(b transforms.BadLine) error {
+				if b.Reason == "" || b.Line < 1 || b.Line > maxLine {
+					t.Errorf("bad BadLine %+v", b)
+				}
+				return nil
+			})
+		if err != nil && !strings.Contains(err.Error(), "-col") {
+			t.Errorf("unexpected error %v", err)
 		}
 	})
 }

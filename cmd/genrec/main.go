@@ -1,8 +1,14 @@
 // Command genrec runs genrec's pipelines: preprocess interaction data into
-// Parquet sequences, and a demo on embedded synthetic data.
+// Parquet sequences, train, evaluate and serve a model, and a demo on
+// embedded synthetic data.
 //
 //	genrec demo
 //	genrec preprocess --input ../shared/data/ml-100k/u.data --out out/ml-100k
+//
+// One file per subcommand, each returning its *cobra.Command (root.go adds
+// them): preprocess.go, train.go, evaluate.go, recommend.go, predict.go,
+// export.go, embeditems.go, demo.go, tiger.go, semanticids.go, run.go,
+// version.go; runner_flags.go holds the Beam runner flags they share.
 //
 // Exit status, the same rule for every command: 0 done; 1 the job failed;
 // 2 bad usage, bad config or missing input; 3 locked (genrec run); 130
@@ -15,6 +21,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/signal"
 	"slices"
@@ -74,3 +81,12 @@ func run(ctx context.Context, args []string) int {
 type usageError struct{ error }
 
 func (u usageError) Unwrap() error { return u.error }
+
+// missingIsUsage makes a missing input file a usage error (exit 2), as
+// preprocess does.
+func missingIsUsage(err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return usageError{err}
+	}
+	return err
+}

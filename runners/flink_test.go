@@ -1,13 +1,8 @@
 package runners_test
 
 import (
-	"context"
-	"errors"
 	"os"
-	"path/filepath"
-	"slices"
 	"testing"
-	"time"
 
 	"github.com/genrec/genrec/runners"
 )
@@ -35,31 +30,5 @@ func flink(endpoint, job string) runners.Options {
 // failing passert fails the Flink job with a *JobError.
 func TestFlinkMatchesPrism(t *testing.T) {
 	ep := flinkEndpoint(t)
-	const n = 1000
-	want := wantSums(n)
-	dir := t.TempDir()
-	for _, tc := range []struct {
-		name string
-		opt  runners.Options
-	}{
-		{"prism", runners.Options{}},
-		{"flink", flink(ep, "sums-by-residue")},
-	} {
-		out := filepath.Join(dir, tc.name+".txt")
-		start := time.Now()
-		if _, err := runners.Run(context.Background(), sumsByResidue(n, out, want), tc.opt); err != nil {
-			t.Fatalf("%s: %v", tc.name, err)
-		}
-		t.Logf("%s run: %s", tc.name, time.Since(start).Round(time.Millisecond))
-		if got := readLines(t, out); !slices.Equal(got, want) {
-			t.Errorf("%s wrote %v, want %v", tc.name, got, want)
-		}
-	}
-	wrong := slices.Clone(want)
-	wrong[0] += "0"
-	_, err := runners.Run(context.Background(), sumsByResidue(n, filepath.Join(dir, "wrong.txt"), wrong), flink(ep, "wrong-sums"))
-	var je *runners.JobError
-	if !errors.As(err, &je) || je.Runner != "flink" {
-		t.Fatalf("a failing passert on flink: got %v, want a *runners.JobError from flink", err)
-	}
+	matchesPrism(t, flink(ep, "sums-by-residue"), flink(ep, "wrong-sums"))
 }

@@ -104,6 +104,21 @@ func readLines(t *testing.T, path string) []string {
 // in-process prism run computes.
 func TestUniversalRunnerMatchesPrism(t *testing.T) {
 	js := startJobServer(t)
+	matchesPrism(t, universal(js.Endpoint, "sums-by-residue"), universal(js.Endpoint, "wrong-sums"))
+	if !js.Ran("sums-by-residue") {
+		t.Error("the job server's log does not show the job sums-by-residue: it did not run there")
+	}
+	if !js.Failed("wrong-sums") {
+		t.Error("the job server's log does not show the job wrong-sums failing there")
+	}
+}
+
+// matchesPrism runs the shuffle pipeline in process on prism and with opt and
+// requires both to write the expected sums; then it submits the pipeline with
+// a wrong expectation under wrongOpt: the passert is evaluated on that runner,
+// so the job must fail with a *runners.JobError naming it.
+func matchesPrism(t *testing.T, opt, wrongOpt runners.Options) {
+	t.Helper()
 	const n = 1000
 	want := wantSums(n)
 	dir := t.TempDir()
@@ -112,35 +127,24 @@ func TestUniversalRunnerMatchesPrism(t *testing.T) {
 		opt  runners.Options
 	}{
 		{"prism", runners.Options{}},
-		{"universal", universal(js.Endpoint, "sums-by-residue")},
+		{opt.Runner, opt},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			out := filepath.Join(dir, tc.name+".txt")
-			start := time.Now()
-			if _, err := runners.Run(context.Background(), sumsByResidue(n, out, want), tc.opt); err != nil {
-				t.Fatalf("%s: %v", tc.name, err)
-			}
-			t.Logf("%s run: %s", tc.name, time.Since(start).Round(time.Millisecond))
-			if got := readLines(t, out); !slices.Equal(got, want) {
-				t.Errorf("%s wrote %v, want %v", tc.name, got, want)
-			}
-		})
+		out := filepath.Join(dir, tc.name+".txt")
+		start := time.Now()
+		if _, err := runners.Run(context.Background(), sumsByResidue(n, out, want), tc.opt); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		t.Logf("%s run: %s", tc.name, time.Since(start).Round(time.Millisecond))
+		if got := readLines(t, out); !slices.Equal(got, want) {
+			t.Errorf("%s wrote %v, want %v", tc.name, got, want)
+		}
 	}
-	if !js.Ran("sums-by-residue") {
-		t.Error("the job server's log does not show the job sums-by-residue: it did not run there")
-	}
-
-	// The passert above is evaluated on the job server's run: a wrong
-	// expectation fails the job, and the error says which runner failed.
 	wrong := slices.Clone(want)
 	wrong[0] += "0"
-	_, err := runners.Run(context.Background(), sumsByResidue(n, filepath.Join(dir, "wrong.txt"), wrong), universal(js.Endpoint, "wrong-sums"))
+	_, err := runners.Run(context.Background(), sumsByResidue(n, filepath.Join(dir, "wrong.txt"), wrong), wrongOpt)
 	var je *runners.JobError
-	if !errors.As(err, &je) || je.Runner != "universal" {
-		t.Fatalf("a failing passert on universal: got %v, want a *runners.JobError from universal", err)
-	}
-	if !js.Failed("wrong-sums") {
-		t.Error("the job server's log does not show the job wrong-sums failing there")
+	if !errors.As(err, &je) || je.Runner != wrongOpt.Runner {
+		t.Fatalf("a failing passert on %s: got %v, want a *runners.JobError from %s", wrongOpt.Runner, err, wrongOpt.Runner)
 	}
 }
 

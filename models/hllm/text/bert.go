@@ -232,21 +232,33 @@ func (m *BERT) EncodeIDs(seqs [][]int32, pooling string) ([][]float32, error) {
 	if err := checkIDs(seqs, m.Config.MaxPositionEmbeddings, m.Config.VocabSize); err != nil {
 		return nil, err
 	}
-	d := m.Config.HiddenSize
+	row := func(i int, _ []int32) int {
+		switch pooling {
+		case PoolCLS:
+			return 0
+		case PoolItem:
+			return at[i]
+		}
+		return -1
+	}
+	return poolChunks(seqs, m.Config.HiddenSize, m.forward, row), nil
+}
+
+// poolChunks runs forward over seqs in chunks of at most maxChunkRows rows
+// (chunkEnd) and pools each sequence's hidden states (len(s) x d, packed
+// row after row) into one d-vector: the state at position row(i, s), or,
+// when row returns -1, the mean over the sequence's positions.
+func poolChunks(seqs [][]int32, d int, forward func([][]int32) []float32, row func(i int, s []int32) int) [][]float32 {
 	out := make([][]float32, len(seqs))
 	for lo := 0; lo < len(seqs); {
 		hi := chunkEnd(seqs, lo)
-		x := m.forward(seqs[lo:hi])
+		x := forward(seqs[lo:hi])
 		o := 0
 		for i, s := range seqs[lo:hi] {
 			v := make([]float32, d)
-			switch pooling {
-			case PoolCLS:
-				copy(v, x[o*d:(o+1)*d])
-			case PoolItem:
-				r := o + at[lo+i]
-				copy(v, x[r*d:(r+1)*d])
-			default:
+			if r := row(lo+i, s); r >= 0 {
+				copy(v, x[(o+r)*d:(o+r+1)*d])
+			} else {
 				for r := o; r < o+len(s); r++ {
 					kernels.Axpy(1, x[r*d:(r+1)*d], v)
 				}
@@ -260,7 +272,7 @@ func (m *BERT) EncodeIDs(seqs [][]int32, pooling string) ([][]float32, error) {
 		}
 		lo = hi
 	}
-	return out, nil
+	return out
 }
 
 // forward returns the last hidden states of seqs packed row after row

@@ -181,31 +181,13 @@ func (m *Llama) EncodeIDs(seqs [][]int32, pooling string) ([][]float32, error) {
 	if err := checkIDs(seqs, m.Config.MaxPositionEmbeddings, m.Config.VocabSize); err != nil {
 		return nil, err
 	}
-	d := m.Config.HiddenSize
-	out := make([][]float32, len(seqs))
-	for lo := 0; lo < len(seqs); {
-		hi := chunkEnd(seqs, lo)
-		x := m.Forward(seqs[lo:hi])
-		o := 0
-		for i, s := range seqs[lo:hi] {
-			v := make([]float32, d)
-			if pooling == PoolMean {
-				for r := o; r < o+len(s); r++ {
-					kernels.Axpy(1, x[r*d:(r+1)*d], v)
-				}
-				for j := range v {
-					v[j] /= float32(len(s))
-				}
-			} else {
-				r := o + len(s) - 1
-				copy(v, x[r*d:(r+1)*d])
-			}
-			out[lo+i] = v
-			o += len(s)
+	last := func(_ int, s []int32) int {
+		if pooling == PoolMean {
+			return -1
 		}
-		lo = hi
+		return len(s) - 1
 	}
-	return out, nil
+	return poolChunks(seqs, m.Config.HiddenSize, m.Forward, last), nil
 }
 
 // Forward returns the final-norm hidden states of seqs packed row after

@@ -24,7 +24,9 @@ func JoinPath(base string, elem ...string) string {
 	if i := strings.Index(base, "://"); i >= 0 {
 		out := strings.TrimRight(base, "/")
 		for _, e := range elem {
-			out += "/" + strings.Trim(e, "/")
+			if e = strings.Trim(e, "/"); e != "" { // as filepath.Join drops empty elements
+				out += "/" + e
+			}
 		}
 		return out
 	}

@@ -159,6 +159,7 @@ func TestJoinPath(t *testing.T) {
 		{"gs://b/x", []string{"sequences/part-00000-of-00001.parquet"}, "gs://b/x/sequences/part-00000-of-00001.parquet"},
 		{"gs://b/tmp", []string{"*"}, "gs://b/tmp/*"},
 		{"gs://b/x/", nil, "gs://b/x"},
+		{"gs://b/x", []string{"", "last.ckpt"}, "gs://b/x/last.ckpt"}, // empty elements dropped, as filepath.Join does
 		{"s3://b/x", []string{"y"}, "s3://b/x/y"},
 		{"/tmp/out", []string{"t", "f"}, "/tmp/out/t/f"},
 		{"/tmp/out/", []string{"t/"}, "/tmp/out/t"},

@@ -131,9 +131,31 @@ func TestWarnTrainSetup(t *testing.T) {
 		{"plain run", train.Config{Options: trainer.Options{ModelPath: dir}}, ""},
 	} {
 		var b bytes.Buffer
-		warnTrainSetup(context.Background(), &b, tc.cfg)
+		warnTrainSetup(context.Background(), &b, tc.cfg, "")
 		if got := b.String(); (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
 			t.Errorf("%s: warned %q, want %q", tc.name, got, tc.want)
 		}
+	}
+}
+
+// --resume with an option that shapes the steps changed names it and exits
+// 2; with only n_epoch changed, or with --resume-changed, it continues.
+func TestResumeNamesChangedOptions(t *testing.T) {
+	config, _ := trainFixture(t, 1)
+	if code := run(context.Background(), []string{"train", "--config", config}); code != 0 {
+		t.Fatalf("train exit %d", code)
+	}
+	code, stderr := runCaptured(t, []string{"train", "--config", config, "--resume", "--lr", "0.01"})
+	if code != 2 || !strings.Contains(stderr, "optimizer_params.lr: 0.005 → 0.01") || !strings.Contains(stderr, "--resume-changed") {
+		t.Errorf("resume with another lr: exit %d, stderr %q; want 2 naming optimizer_params.lr and --resume-changed", code, stderr)
+	}
+	if code, stderr := runCaptured(t, []string{"train", "--config", config, "--resume", "--epochs", "2"}); code != 0 {
+		t.Errorf("resume with more epochs: exit %d (%s), want 0", code, stderr)
+	}
+	if code, stderr := runCaptured(t, []string{"train", "--config", config, "--resume", "--epochs", "3", "--lr", "0.01", "--resume-changed"}); code != 0 {
+		t.Errorf("resume --resume-changed: exit %d (%s), want 0", code, stderr)
+	}
+	if code, _ := runCaptured(t, []string{"train", "--config", config, "--resume-changed"}); code != 2 {
+		t.Errorf("--resume-changed without --resume: exit %d, want 2", code)
 	}
 }

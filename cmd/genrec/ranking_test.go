@@ -49,7 +49,17 @@ train:
 	if code := run(context.Background(), []string{"train", "--config", config}); code != 0 {
 		t.Fatalf("train exit %d", code)
 	}
+	// --resume continues both models from their last.ckpt (it was once
+	// silently ignored on the ranking task).
+	if code := run(context.Background(), []string{"train", "--config", config, "--resume", "--epochs", "3"}); code != 0 {
+		t.Fatalf("train --resume exit %d", code)
+	}
 	m := readMetrics(t, filepath.Join(model, train.MetricsFile))
+	for _, k := range []string{"model", "baseline"} {
+		if r := m[k].(map[string]any); r["resumed"] != true || r["epochs"] != 3.0 {
+			t.Errorf("%s after --resume --epochs 3: resumed %v, epochs %v; want true, 3", k, r["resumed"], r["epochs"])
+		}
+	}
 	for _, k := range []string{"model", "baseline"} {
 		test := m[k].(map[string]any)["test"].(map[string]any)
 		if auc := test["AUC"].(float64); !(auc > 0 && auc < 1) {

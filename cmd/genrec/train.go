@@ -40,6 +40,7 @@ type trainFlags struct {
 	device    string
 	engine    string
 	resume    bool
+	changed   bool
 	// Data-parallel rounds (pipelines/distributed).
 	shards, stepsPerRound, rounds int
 	runner                        *runners.Options
@@ -60,7 +61,8 @@ func (f *trainFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&f.threads, "threads", 0, "kernel goroutines (default: all cores)")
 	fs.StringVar(&f.device, "device", "", "device: cpu (the only one this build has)")
 	fs.StringVar(&f.engine, "engine", "", "training engine: kernels (direct, default) or gorgonia (the same kernels as a gorgonia graph; hstu only)")
-	fs.BoolVar(&f.resume, "resume", false, "continue from model-path/last.ckpt when it exists")
+	fs.BoolVar(&f.resume, "resume", false, "continue from model-path/last.ckpt when it exists; refused when the checkpoint was trained with other options (n_epoch, patience, ks, threads may change)")
+	fs.BoolVar(&f.changed, "resume-changed", false, "with --resume: continue even though options that shape the steps (batch size, optimizer, loss, seed, ...) changed")
 	fs.IntVar(&f.shards, "shards", 0, "train in synchronous data-parallel rounds as Beam pipelines on --runner: each of N shards runs local AdamW steps from the round's checkpoint, the weights are averaged (0 = the in-process trainer)")
 	fs.IntVar(&f.stepsPerRound, "steps-per-round", 0, "with --shards: local steps per shard per round (0 = one epoch of the shard's rows)")
 	fs.IntVar(&f.rounds, "rounds", 0, "with --shards: rounds (default n_epoch)")
@@ -133,6 +135,10 @@ func (f *trainFlags) resolve(ctx context.Context, fs *pflag.FlagSet) (train.Conf
 		cfg.Engine = f.engine
 	}
 	cfg.Resume = f.resume
+	cfg.ResumeChanged = f.changed
+	if f.changed && !f.resume {
+		return cfg, usageError{fmt.Errorf("--resume-changed needs --resume")}
+	}
 	if err := cfg.CheckShape(); err != nil {
 		return cfg, usageError{err}
 	}
@@ -159,7 +165,11 @@ validation metrics and its test metrics. Under --model-path it writes:
   metrics.json           validation and test metrics of the best epoch
 
 Ctrl-C saves last.ckpt at the current step; --resume continues from it and
-ends where an uninterrupted run with the same seed would. A NaN or infinite
+ends where an uninterrupted run with the same seed would. --resume refuses a
+checkpoint trained with other options, naming each ("optimizer_params.lr:
+0.001 → 0.002"); n_epoch, earlystop_patience, ks, threads and the other
+options that do not shape the steps may change, and --resume-changed
+continues anyway. A NaN or infinite
 loss stops the run with an error and keeps the last good checkpoint.
 
 On a folder preprocessed with task: ranking (labelled impressions), train
@@ -233,6 +243,7 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, cfg train.Config) e
 		progress = &trainer.PlainLines{W: stderr} // logs, cron, CI: a line every 30 s, not a \r bar
 	}
 	if task, err := train.Task(ctx, cfg.Data); err == nil && task == preprocess.TaskRanking {
+		warnTrainSetup(ctx, stderr, cfg, "model")
 		return runRanking(ctx, stdout, progress, cfg, start)
 	}
 	onEpoch := func(e trainer.EpochLog) {
@@ -246,7 +257,7 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, cfg train.Config) e
 		fmt.Fprintln(stdout, line)
 	}
 	cfg.Notes = stdout
-	warnTrainSetup(ctx, stderr, cfg)
+	warnTrainSetup(ctx, stderr, cfg, "")
 	res, err := train.Run(ctx, cfg, progress, onEpoch)
 	if err != nil {
 		var ce train.ConfigError
@@ -351,10 +362,19 @@ func runRanking(ctx context.Context, stdout, progress io.Writer, cfg train.Confi
 	}
 	res, err := train.RunRanking(ctx, cfg, progress, onEpoch)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
+		var ce train.ConfigError
+		if errors.Is(err, fs.ErrNotExist) || errors.As(err, &ce) {
 			return usageError{err}
 		}
+		if ctx.Err() != nil && cfg.ModelPath != "" {
+			return fmt.Errorf("%w (interrupted; last.ckpt saved under %s/model (and /baseline once it started): rerun with --resume to continue)", err, cfg.ModelPath)
+		}
 		return err
+	}
+	for _, r := range []*train.RankingReport{&res.Model, res.Baseline} {
+		if r != nil && r.Resumed {
+			fmt.Fprintf(stdout, "%s resumed from its last.ckpt\n", r.Model)
+		}
 	}
 	fmt.Fprintf(stdout, "train done in %s (ranking task, test split)\n", time.Since(start).Round(time.Second))
 	fmt.Fprintf(stdout, "  %-13s %7s %7s %8s %10s  %s\n", "model", "AUC", "GAUC", "logloss", "best epoch", "checkpoint")
@@ -420,14 +440,15 @@ func roundLine(l distributed.RoundLog) string {
 
 // warnTrainSetup says, before training, what a silent run would leave
 // unsaid (issue 15 item 6): that without a model path nothing is saved, and
-// that --resume without a last.ckpt starts from scratch.
-func warnTrainSetup(ctx context.Context, stderr io.Writer, cfg train.Config) {
+// that --resume without a last.ckpt starts from scratch. sub is the folder
+// under the model path that holds last.ckpt ("model" on the ranking task).
+func warnTrainSetup(ctx context.Context, stderr io.Writer, cfg train.Config, sub string) {
 	if cfg.ModelPath == "" {
 		fmt.Fprintln(stderr, "genrec: warning: no --model-path (model_path:): no checkpoint or metrics will be saved")
 		return
 	}
 	if cfg.Resume {
-		last := transforms.JoinPath(cfg.ModelPath, "last.ckpt")
+		last := transforms.JoinPath(cfg.ModelPath, sub, "last.ckpt")
 		if _, err := transforms.ReadFile(ctx, last); err != nil {
 			fmt.Fprintf(stderr, "genrec: --resume: no %s to resume from; starting fresh\n", last)
 		}

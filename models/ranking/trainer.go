@@ -56,7 +56,10 @@ type Trainer struct {
 	Progress io.Writer
 	// OnEpoch is called after every epoch.
 	OnEpoch func(EpochLog)
-	session *trainer.Session
+	// ResumeChanged lets Resume continue a checkpoint trained with other
+	// options (trainer.ChangedOptions); false: Resume refuses.
+	ResumeChanged bool
+	session       *trainer.Session
 }
 
 // EpochLog is one epoch's summary.
@@ -156,9 +159,11 @@ func (t *Trainer) Fit(ctx context.Context, train, valid []Example) (FitResult, e
 }
 
 // Resume loads a checkpoint Fit wrote (model_path's last.ckpt) so that Fit
-// continues that run.
+// continues that run; the checkpoint must come from the same options
+// unless ResumeChanged is set.
 func (t *Trainer) Resume(ctx context.Context, path string) error {
 	t.session.Options, t.session.Objective = t.Options, objective{m: t.Model}
+	t.session.ResumeChanged = t.ResumeChanged
 	return t.session.Resume(ctx, path)
 }
 

@@ -26,10 +26,12 @@ func (t *GenRecTrainer) Checkpoint() *export.Checkpoint {
 // trainer: weights, AdamW moments and the run's position, so that Fit
 // continues where the checkpointed run stopped and ends where an
 // uninterrupted run with the same seed would have. The checkpoint must
-// come from the same model configuration.
+// come from the same model configuration, and from the same options unless
+// ResumeChanged is set.
 func (t *GenRecTrainer) Resume(ctx context.Context, path string) error {
 	s := t.session
 	s.Options, s.Objective, s.ModelConfig = t.Options, paramsOnly(t.Model.Params()), t.ModelConfig
+	s.ResumeChanged = t.ResumeChanged
 	return s.Resume(ctx, path)
 }
 

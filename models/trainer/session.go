@@ -33,6 +33,9 @@ type Session struct {
 	OnStep   func(int, float64) // after every step: the total step count and the batch's loss
 	OnEpoch  func(EpochLog)     // after every epoch, its checkpoints written
 	OnBest   func(epoch int)    // when validation improves, before best.ckpt is written
+	// ResumeChanged lets Resume continue a checkpoint trained with other
+	// options (ChangedOptions); false: Resume refuses with a *ChangedError.
+	ResumeChanged bool
 
 	opt  *Optimizer
 	pos  Position
@@ -196,20 +199,24 @@ func (s *Session) Checkpoint() *export.Checkpoint {
 // AdamW moments and the run's position, so that Fit continues where the
 // checkpointed run stopped and ends where an uninterrupted run with the
 // same seed would have. The checkpoint must come from the same model
-// configuration and item catalogue (export.SameCatalogue).
+// configuration and item catalogue (export.SameCatalogue), and from the
+// same training options unless ResumeChanged is set.
 func (s *Session) Resume(ctx context.Context, path string) error {
 	c, err := export.LoadCheckpoint(ctx, path)
 	if err != nil {
 		return err
 	}
 	if c.Model != s.Model {
-		return fmt.Errorf("trainer: %s holds a %s model, not %s", path, c.Model, s.Model)
+		return fmt.Errorf("%w: %s holds a %s model, not %s", ErrCannotResume, path, c.Model, s.Model)
 	}
 	if s.ModelConfig != nil && c.ModelConfig != nil && string(c.ModelConfig) != string(s.ModelConfig) {
-		return fmt.Errorf("trainer: %s was trained with another model configuration:\n  checkpoint: %s\n  now:        %s", path, c.ModelConfig, s.ModelConfig)
+		return fmt.Errorf("%w: %s was trained with another model configuration:\n  checkpoint: %s\n  now:        %s", ErrCannotResume, path, c.ModelConfig, s.ModelConfig)
 	}
 	if err := export.SameCatalogue(c.Vocab, path, s.Vocab, "this run's data"); err != nil {
-		return fmt.Errorf("trainer: cannot resume: %w", err)
+		return fmt.Errorf("%w: %w", ErrCannotResume, err)
+	}
+	if ch := ChangedOptions(c.TrainConfig, s.Options); len(ch) > 0 && !s.ResumeChanged {
+		return &ChangedError{Path: path, Changes: ch}
 	}
 	if err := loadTensors(s.Objective.Params(), c.Params, true); err != nil {
 		return fmt.Errorf("trainer: %s: %w", path, err)

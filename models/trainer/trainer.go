@@ -37,6 +37,9 @@ type GenRecTrainer struct {
 	// OnStep is called after each optimizer step with the total step count
 	// and the batch's loss.
 	OnStep func(step int, loss float64)
+	// ResumeChanged lets Resume continue a checkpoint trained with other
+	// options (ChangedOptions); false: Resume refuses with a *ChangedError.
+	ResumeChanged bool
 
 	session *Session
 }

@@ -2,6 +2,7 @@ package trainer_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
 	"math/rand/v2"
@@ -349,5 +350,58 @@ func TestExportONNX(t *testing.T) {
 	}
 	if _, err := os.Stat(bad); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a refused export left %s (%v)", bad, err)
+	}
+}
+
+// TestResumeRefusesChangedOptions resumes a checkpoint with another
+// learning rate and batch size (refused, both named), with another n_epoch
+// and patience (accepted: they do not shape the steps) and with
+// ResumeChanged set (accepted).
+func TestResumeRefusesChangedOptions(t *testing.T) {
+	rows := patternRows(40, 20, 10, 3)
+	dir := t.TempDir()
+	opt := tinyOptions(dir)
+	opt.Epochs = 1
+	tr, _ := trainer.NewGenRecTrainer(newModel(t, 20, 1), opt)
+	if _, err := tr.Fit(context.Background(), rows, rows); err != nil {
+		t.Fatal(err)
+	}
+	last := filepath.Join(dir, "last.ckpt")
+
+	changed := opt
+	changed.Optimizer.LR *= 2
+	changed.BatchSize++
+	tr2, _ := trainer.NewGenRecTrainer(newModel(t, 20, 1), changed)
+	err := tr2.Resume(context.Background(), last)
+	var ce *trainer.ChangedError
+	if !errors.As(err, &ce) || !errors.Is(err, trainer.ErrCannotResume) {
+		t.Fatalf("resume with another lr: err = %v, want a *ChangedError", err)
+	}
+	if len(ce.Changes) != 2 || !strings.HasPrefix(ce.Changes[0], "batch_size: ") || !strings.HasPrefix(ce.Changes[1], "optimizer_params.lr: ") {
+		t.Errorf("changes %q, want batch_size then optimizer_params.lr", ce.Changes)
+	}
+	if !strings.Contains(err.Error(), last) {
+		t.Errorf("error %q does not name %s", err, last)
+	}
+	tr2.ResumeChanged = true
+	if err := tr2.Resume(context.Background(), last); err != nil {
+		t.Errorf("resume with ResumeChanged: %v", err)
+	}
+
+	longer := opt
+	longer.Epochs, longer.EarlyStopPatience, longer.Threads = 3, 7, 1
+	tr3, _ := trainer.NewGenRecTrainer(newModel(t, 20, 1), longer)
+	if err := tr3.Resume(context.Background(), last); err != nil {
+		t.Errorf("resume with more epochs and another patience: %v", err)
+	}
+	cos := opt.WithDefaults()
+	cos.Optimizer.Cosine = true
+	was, _ := json.Marshal(cos)
+	cos.Epochs = 9
+	if got := trainer.ChangedOptions(was, cos); len(got) != 1 || !strings.HasPrefix(got[0], "n_epoch: ") {
+		t.Errorf("n_epoch under a cosine schedule: changes %q, want n_epoch (it stretches the schedule)", got)
+	}
+	if got := trainer.ChangedOptions(nil, longer); got != nil {
+		t.Errorf("a checkpoint without options: changes %q, want none", got)
 	}
 }

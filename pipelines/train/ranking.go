@@ -92,6 +92,7 @@ type RankingReport struct {
 	Valid      eval.LabelledReport `json:"valid"`
 	Test       eval.LabelledReport `json:"test"`
 	Checkpoint string              `json:"checkpoint,omitempty"`
+	Resumed    bool                `json:"resumed,omitempty"` // continued from model_path/<model>/last.ckpt
 }
 
 // RankingResult is what RunRanking reports: the model and, unless the
@@ -179,11 +180,22 @@ func RunRanking(ctx context.Context, cfg Config, progress io.Writer, onEpoch fun
 		if onEpoch != nil {
 			t.OnEpoch = func(l ranking.EpochLog) { onEpoch(m.Name(), l) }
 		}
+		resumed := false
+		if cfg.Resume && t.Options.ModelPath != "" {
+			last := transforms.JoinPath(t.Options.ModelPath, "last.ckpt")
+			if _, err := transforms.ReadFile(ctx, last); err == nil {
+				t.ResumeChanged = cfg.ResumeChanged
+				if err := t.Resume(ctx, last); err != nil {
+					return RankingReport{}, resumeError(err)
+				}
+				resumed = true
+			}
+		}
 		res, err := t.Fit(ctx, train, valid)
 		if err != nil {
 			return RankingReport{}, err
 		}
-		rep := RankingReport{Model: m.Name(), BestEpoch: res.BestEpoch, Epochs: res.Epochs, Valid: res.Best}
+		rep := RankingReport{Model: m.Name(), BestEpoch: res.BestEpoch, Epochs: res.Epochs, Valid: res.Best, Resumed: resumed}
 		if rep.Test, err = t.Evaluate(test); err != nil {
 			return rep, err
 		}

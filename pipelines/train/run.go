@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 
@@ -34,6 +35,9 @@ type Config struct {
 	Baseline string `yaml:"baseline" json:"baseline,omitempty"`
 	// Resume continues from model_path/last.ckpt when it exists.
 	Resume bool `yaml:"-" json:"-"`
+	// ResumeChanged lets Resume continue a checkpoint trained with other
+	// training options (trainer.ChangedOptions names them); false: refuse.
+	ResumeChanged bool `yaml:"-" json:"-"`
 	// Runner is where the Beam pipelines a training run starts itself run
 	// (HLLM's embed-items); zero: prism in this process.
 	Runner runners.Options `yaml:"-" json:"-"`
@@ -69,8 +73,9 @@ func Run(ctx context.Context, cfg Config, progress io.Writer, onEpoch func(train
 	if cfg.Resume && cfg.ModelPath != "" {
 		last := transforms.JoinPath(cfg.ModelPath, "last.ckpt")
 		if _, err := transforms.ReadFile(ctx, last); err == nil {
+			t.ResumeChanged = cfg.ResumeChanged
 			if err := t.Resume(ctx, last); err != nil {
-				return res, err
+				return res, resumeError(err)
 			}
 			res.Resumed = true
 		}
@@ -96,6 +101,15 @@ func Run(ctx context.Context, cfg Config, progress io.Writer, onEpoch func(train
 		}
 	}
 	return res, nil
+}
+
+// resumeError makes a checkpoint that does not belong to this run (another
+// model, catalogue or options) a ConfigError; a corrupt one stays an error.
+func resumeError(err error) error {
+	if errors.Is(err, trainer.ErrCannotResume) {
+		return ConfigError{err}
+	}
+	return err
 }
 
 // ConfigError is an option that does not fit the data it is run on (found

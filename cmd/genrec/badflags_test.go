@@ -159,3 +159,21 @@ func TestResumeNamesChangedOptions(t *testing.T) {
 		t.Errorf("--resume-changed without --resume: exit %d, want 2", code)
 	}
 }
+
+// A --k beyond the catalogue says what it returns, in process and as a
+// pipeline, and still exits 0.
+func TestRecommendKBeyondCatalogue(t *testing.T) {
+	config, data := trainFixture(t, 1)
+	if code := run(context.Background(), []string{"train", "--config", config}); code != 0 {
+		t.Fatalf("train exit %d", code)
+	}
+	ck := filepath.Join(filepath.Dir(config), "model", "best.ckpt")
+	for _, extra := range [][]string{nil, {"--pipeline"}} {
+		out := filepath.Join(t.TempDir(), "recs.parquet")
+		args := append([]string{"recommend", "--data", data, "--checkpoint", ck, "--k", "500", "--out", out}, extra...)
+		code, stderr := runCaptured(t, args)
+		if code != 0 || !strings.Contains(stderr, "--k 500 is more than the 120 items") {
+			t.Errorf("recommend --k 500 %v: exit %d, stderr %q; want 0 and a line saying the catalogue has 120 items", extra, code, stderr)
+		}
+	}
+}

@@ -55,6 +55,9 @@ interactions, with source "popular".`,
 					return missingIsUsage(err)
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "recommend: top %d items for %d users in %s (%d part files; model %s)\n", cfg.K, res.Users, cfg.Out, len(res.Files), res.ModelVersion)
+				if cfg.K > res.Items {
+					fmt.Fprintf(cmd.ErrOrStderr(), "recommend: --k %d is more than the %d items of %s: each user got every item not in their history, fewer than %d\n", cfg.K, res.Items, cfg.Data, cfg.K)
+				}
 				return nil
 			}
 			cfg.Notes = cmd.ErrOrStderr()
@@ -68,7 +71,7 @@ interactions, with source "popular".`,
 	}
 	cmd.Flags().StringVar(&cfg.Data, "data", "", "preprocess output folder")
 	cmd.Flags().StringVar(&cfg.Checkpoint, "checkpoint", "", "checkpoint file")
-	cmd.Flags().IntVar(&cfg.K, "k", 10, "items per user")
+	cmd.Flags().IntVar(&cfg.K, "k", 10, "items per user; a user gets at most the catalogue less their history (said when --k is larger)")
 	cmd.Flags().StringVar(&cfg.Users, "users", "", "file of user keys, one per line: recommend for these only; new users get the popular items")
 	cmd.Flags().StringVar(&cfg.Out, "out", "", "Parquet file to write, local or gs:// (with --pipeline: a folder of part files)")
 	cmd.Flags().BoolVar(&pipeline, "pipeline", false, "run as a Beam pipeline on --runner: one row per (user, rank) with item, score and model version, for every user")

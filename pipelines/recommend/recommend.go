@@ -35,6 +35,7 @@ type Result struct {
 	Users        int64    // users recommended for
 	Files        []string // the part files under Out
 	ModelVersion string   // as written in every row
+	Items        int      // the catalogue: a user gets at most this many less their history
 }
 
 // Run builds and runs the pipeline on the runner ropt chooses. Whatever
@@ -62,7 +63,7 @@ func Run(ctx context.Context, cfg Config, ropt runners.Options) (Result, error) 
 	if cleanErr != nil {
 		return Result{}, fmt.Errorf("recommend: removing temporary files: %w", cleanErr)
 	}
-	out := Result{ModelVersion: r.ModelVersion}
+	out := Result{ModelVersion: r.ModelVersion, Items: r.items - 1}
 	if res != nil {
 		for _, c := range res.Metrics().Query(func(sr metrics.SingleResult) bool {
 			return sr.Name() == "users" && sr.Namespace() == "genrec.recommend"

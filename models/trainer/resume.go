@@ -59,8 +59,10 @@ func ChangedOptions(was []byte, now Options) []string {
 	free := func(k string) bool {
 		return resumeFree[k] && !(k == "n_epoch" && now.Optimizer.Cosine)
 	}
+	keys := maps.Clone(a)
+	maps.Copy(keys, c) // every key of either side
 	var out []string
-	for _, k := range slices.Sorted(maps.Keys(union(a, c))) {
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
 		if free(k) || a[k] == c[k] {
 			continue
 		}
@@ -80,17 +82,6 @@ func flatten(prefix string, m map[string]any, out map[string]string) {
 		b, _ := json.Marshal(v)
 		out[prefix+k] = string(b)
 	}
-}
-
-func union(a, b map[string]string) map[string]bool {
-	u := make(map[string]bool, len(a)+len(b))
-	for k := range a {
-		u[k] = true
-	}
-	for k := range b {
-		u[k] = true
-	}
-	return u
 }
 
 func orUnset(v string) string {

@@ -180,16 +180,10 @@ func RunRanking(ctx context.Context, cfg Config, progress io.Writer, onEpoch fun
 		if onEpoch != nil {
 			t.OnEpoch = func(l ranking.EpochLog) { onEpoch(m.Name(), l) }
 		}
-		resumed := false
-		if cfg.Resume && t.Options.ModelPath != "" {
-			last := transforms.JoinPath(t.Options.ModelPath, "last.ckpt")
-			if _, err := transforms.ReadFile(ctx, last); err == nil {
-				t.ResumeChanged = cfg.ResumeChanged
-				if err := t.Resume(ctx, last); err != nil {
-					return RankingReport{}, resumeError(err)
-				}
-				resumed = true
-			}
+		t.ResumeChanged = cfg.ResumeChanged
+		resumed, err := resumeLast(ctx, cfg, t.Options.ModelPath, t.Resume)
+		if err != nil {
+			return RankingReport{}, err
 		}
 		res, err := t.Fit(ctx, train, valid)
 		if err != nil {

@@ -70,15 +70,9 @@ func Run(ctx context.Context, cfg Config, progress io.Writer, onEpoch func(train
 		return Result{}, err
 	}
 	res := Result{}
-	if cfg.Resume && cfg.ModelPath != "" {
-		last := transforms.JoinPath(cfg.ModelPath, "last.ckpt")
-		if _, err := transforms.ReadFile(ctx, last); err == nil {
-			t.ResumeChanged = cfg.ResumeChanged
-			if err := t.Resume(ctx, last); err != nil {
-				return res, resumeError(err)
-			}
-			res.Resumed = true
-		}
+	t.ResumeChanged = cfg.ResumeChanged
+	if res.Resumed, err = resumeLast(ctx, cfg, cfg.ModelPath, t.Resume); err != nil {
+		return res, err
 	}
 	res.Fit, err = t.Fit(ctx, data.Rows, validRows(data.Rows))
 	if err != nil {
@@ -103,13 +97,26 @@ func Run(ctx context.Context, cfg Config, progress io.Writer, onEpoch func(train
 	return res, nil
 }
 
-// resumeError makes a checkpoint that does not belong to this run (another
-// model, catalogue or options) a ConfigError; a corrupt one stays an error.
-func resumeError(err error) error {
-	if errors.Is(err, trainer.ErrCannotResume) {
-		return ConfigError{err}
+// resumeLast continues a run from dir/last.ckpt with resume when cfg asks
+// for --resume and that file can be read, and reports whether it did. A
+// checkpoint that does not belong to this run (another model, catalogue or
+// options: trainer.ErrCannotResume) is a ConfigError; a corrupt one stays
+// an error.
+func resumeLast(ctx context.Context, cfg Config, dir string, resume func(context.Context, string) error) (bool, error) {
+	if !cfg.Resume || dir == "" {
+		return false, nil
 	}
-	return err
+	last := transforms.JoinPath(dir, "last.ckpt")
+	if _, err := transforms.ReadFile(ctx, last); err != nil {
+		return false, nil // nothing to resume: the CLI has said it starts fresh
+	}
+	if err := resume(ctx, last); err != nil {
+		if errors.Is(err, trainer.ErrCannotResume) {
+			return false, ConfigError{err}
+		}
+		return false, err
+	}
+	return true, nil
 }
 
 // ConfigError is an option that does not fit the data it is run on (found

@@ -19,5 +19,6 @@
 // BLAS: pure-Go gonum by default; built with the tag openblas (and
 // libopenblas-dev installed) the gemm calls go to OpenBLAS through gonum's
 // netlib binding. Kernels parallelise over batch rows and heads with
-// goroutines, so run OpenBLAS single-threaded (OPENBLAS_NUM_THREADS=1).
+// goroutines, so OpenBLAS runs single-threaded unless OPENBLAS_NUM_THREADS
+// (or GOTO_NUM_THREADS, OMP_NUM_THREADS) is set (openblas_link.go).
 package kernels

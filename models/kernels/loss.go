@@ -309,6 +309,8 @@ func FullSoftmax[T Float](u []T, m, d int, items []T, catalogue int, pos []int32
 	super = min(super, (count+lsFullSub-1)/lsFullSub*lsFullSub)
 	ub := make([]T, super*d)
 	dub := make([]T, super*d)
+	wub := make([]T, super*d)
+	w := make([]T, super)
 	logits := make([]T, super*n)
 	rowLoss := make([]float64, count)
 	for start := 0; start < count; start += super {
@@ -317,44 +319,44 @@ func FullSoftmax[T Float](u []T, m, d int, items []T, catalogue int, pos []int32
 		for i, r := range rows {
 			copy(ub[i*d:(i+1)*d], u[r*d:(r+1)*d])
 		}
+		// Each row's logits become exp(s - max), unnormalised: the
+		// gradient's softmax weight w_i = scale/z_i is applied to the
+		// d-wide factors of the gemms below instead of to all n logits,
+		// and the positive's -scale is added to du and dItems directly.
 		Parallel((nr+lsFullSub-1)/lsFullSub, func(t int) {
 			lo, hi := t*lsFullSub, min(nr, (t+1)*lsFullSub)
 			S := logits[lo*n : hi*n]
 			Gemm(false, true, hi-lo, n, d, T(inv), ub[lo*d:], d, table, d, 0, S, n)
 			for i := lo; i < hi; i++ {
 				si := logits[i*n : (i+1)*n]
-				p := int(pos[rows[i]]) - 1
-				mx := si[0]
-				for _, v := range si {
-					mx = max(mx, v)
-				}
-				sp := float64(si[p] - mx)
-				z := 0.0
-				for c, v := range si {
-					e := math.Exp(float64(v - mx))
-					si[c] = T(e)
-					z += e
-				}
-				rowLoss[start+i] = math.Log(z) - sp // l = -(s_pos - mx) + log Σ exp(s - mx)
-				w := scale / T(z)
-				for c := range si {
-					si[c] *= w
-				}
-				si[p] -= scale
+				sp := si[int(pos[rows[i]])-1]
+				mx, z := lsExpSum(si)
+				rowLoss[start+i] = math.Log(z) - float64(sp-mx) // l = -(s_pos - mx) + log Σ exp(s - mx)
+				w[i] = scale / T(z)
 			}
 			if du != nil {
 				Gemm(false, false, hi-lo, d, n, 1, S, n, table, d, 0, dub[lo*d:], d)
 				for i := lo; i < hi; i++ {
-					r := rows[i]
-					Axpy(1, dub[i*d:(i+1)*d], du[r*d:(r+1)*d])
+					r, p := rows[i], int(pos[rows[i]])-1
+					Axpy(w[i], dub[i*d:(i+1)*d], du[r*d:(r+1)*d])
+					Axpy(-scale, table[p*d:(p+1)*d], du[r*d:(r+1)*d])
 				}
 			}
 		})
 		if dTable != nil {
+			for i := range nr {
+				for j := range d {
+					wub[i*d+j] = w[i] * ub[i*d+j]
+				}
+			}
 			Parallel((n+lsFullCols-1)/lsFullCols, func(t int) {
 				c0, c1 := t*lsFullCols, min(n, (t+1)*lsFullCols)
-				Gemm(true, false, c1-c0, d, nr, 1, logits[c0:], n, ub, d, 1, dTable[c0*d:], d)
+				Gemm(true, false, c1-c0, d, nr, 1, logits[c0:], n, wub, d, 1, dTable[c0*d:], d)
 			})
+			for i, r := range rows {
+				p := int(pos[r]) - 1
+				Axpy(-scale, ub[i*d:(i+1)*d], dTable[p*d:(p+1)*d])
+			}
 		}
 	}
 	for _, v := range rowLoss {
@@ -366,6 +368,26 @@ func FullSoftmax[T Float](u []T, m, d int, items []T, catalogue int, pos []int32
 		}
 	}
 	return loss / float64(count), count
+}
+
+// lsExpSum overwrites the logits s with exp(s - max s) and returns max s and
+// the sum of the exponentials (float32 on the vector kernels).
+func lsExpSum[T Float](s []T) (mx T, z float64) {
+	if is32[T]() {
+		x := f32s(s)
+		m := vecMax(x)
+		return T(m), vecExpSum(x, m)
+	}
+	mx = s[0]
+	for _, v := range s {
+		mx = max(mx, v)
+	}
+	for c, v := range s {
+		e := math.Exp(float64(v - mx))
+		s[c] = T(e)
+		z += e
+	}
+	return mx, z
 }
 
 const (

@@ -175,3 +175,41 @@ func vecLNGradRef(y, dy, dx []float32, rs, m, my float32) {
 		dx[i] += rs * (g - m - y[i]*my)
 	}
 }
+
+// vecMax returns max_i x[i] (len(x) > 0); the SIMD path does not carry a
+// NaN through, but vecExpSum then turns the NaN element into a NaN sum.
+func vecMax(x []float32) float32 {
+	if simdOn {
+		return vecMaxSIMD(x)
+	}
+	return vecMaxRef(x)
+}
+
+// vecExpSum overwrites x[i] with exp(x[i] - m) and returns their sum: the
+// softmax numerators and denominator of a row whose maximum is m.
+func vecExpSum(x []float32, m float32) float64 {
+	if simdOn {
+		return vecExpSumSIMD(x, m)
+	}
+	return vecExpSumRef(x, m)
+}
+
+// vecMaxRef is max_i x[i], left to right.
+func vecMaxRef(x []float32) float32 {
+	mx := x[0]
+	for _, v := range x {
+		mx = max(mx, v)
+	}
+	return mx
+}
+
+// vecExpSumRef is x[i] = exp32(x[i] - m), summed left to right in float64.
+func vecExpSumRef(x []float32, m float32) float64 {
+	var z float64
+	for i, v := range x {
+		e := exp32(v - m)
+		x[i] = e
+		z += float64(e)
+	}
+	return z
+}

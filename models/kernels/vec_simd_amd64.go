@@ -212,3 +212,48 @@ func vecLNGradSIMD(y, dy, dx []float32, rs, m, my float32) {
 	}
 	archsimd.ClearAVXUpperBits()
 }
+
+// vecMaxSIMD is max_i x[i] over 16 lanes; the padded tail is filled with
+// x[0] so its zeros cannot win.
+func vecMaxSIMD(x []float32) float32 {
+	n := len(x)
+	mv := bc(x[0])
+	i := 0
+	for ; i+16 <= n; i += 16 {
+		mv = mv.Max(archsimd.LoadFloat32x16Slice(x[i:]))
+	}
+	var lanes [16]float32
+	mv.Store(&lanes)
+	archsimd.ClearAVXUpperBits()
+	mx := lanes[0]
+	for _, l := range lanes {
+		mx = max(mx, l)
+	}
+	for _, v := range x[i:] {
+		mx = max(mx, v)
+	}
+	return mx
+}
+
+// vecExpSumSIMD is x[i] = exp16(x[i] - m) with 16 lane-wise float32 partial
+// sums, added in float64 at the end; the tail goes through the scalar
+// reference so padding adds nothing.
+func vecExpSumSIMD(x []float32, m float32) float64 {
+	n := len(x)
+	mv := bc(m)
+	var s f16
+	i := 0
+	for ; i+16 <= n; i += 16 {
+		e := exp16(archsimd.LoadFloat32x16Slice(x[i:]).Sub(mv))
+		e.StoreSlice(x[i:])
+		s = s.Add(e)
+	}
+	var lanes [16]float32
+	s.Store(&lanes)
+	archsimd.ClearAVXUpperBits()
+	var z float64
+	for _, l := range lanes {
+		z += float64(l)
+	}
+	return z + vecExpSumRef(x[i:], m)
+}

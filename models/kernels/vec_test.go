@@ -141,3 +141,33 @@ func TestVecSiLUSpecialValues(t *testing.T) {
 }
 
 func abs32(v float32) float32 { return float32(math.Abs(float64(v))) }
+
+// TestVecMaxExpSumMatchReference: Max exactly; ExpSum's elements within
+// 8u relative (exp16 vs exp32) and its sum within 2 n u relative (16
+// float32 lanes vs one float64 sum), on lengths 1..67 and a row of 12,000.
+func TestVecMaxExpSumMatchReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 19))
+	lengths := make([]int, 0, 68)
+	for n := 1; n <= 67; n++ {
+		lengths = append(lengths, n)
+	}
+	for _, n := range append(lengths, 12000) {
+		for off := 0; off <= 2; off++ {
+			x := vecRand(rng, n+off, 20)[off:]
+			x[rng.IntN(n)] = 25 // the maximum anywhere, the tail too
+			if got, want := vecMaxSIMD(x), vecMaxRef(x); got != want || want != 25 {
+				t.Fatalf("n=%d off=%d: Max = %v, ref %v, want 25", n, off, got, want)
+			}
+			a, b := append([]float32{}, x...), append([]float32{}, x...)
+			zg, zw := vecExpSumSIMD(a, 25), vecExpSumRef(b, 25)
+			if math.Abs(zg-zw) > 2*float64(n)*vecU*zw || zw < 1 {
+				t.Fatalf("n=%d off=%d: ExpSum = %v, want %v", n, off, zg, zw)
+			}
+			for i := range a {
+				if want := float32(math.Exp(float64(x[i] - 25))); abs32(b[i]-want) > 4*vecU*want+1e-37 || abs32(a[i]-b[i]) > 8*vecU*b[i]+1e-37 {
+					t.Fatalf("n=%d off=%d: exp(%v-25) = %v (ref %v), want %v", n, off, x[i], a[i], b[i], want)
+				}
+			}
+		}
+	}
+}

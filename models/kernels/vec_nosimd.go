@@ -18,5 +18,5 @@ func vecSumSIMD(x []float32) float32                       { return vecSumRef(x)
 func vecCenterSIMD(x, y []float32, mean float32) float32   { return vecCenterRef(x, y, mean) }
 func vecLNGradSIMD(y, dy, dx []float32, rs, m, my float32) { vecLNGradRef(y, dy, dx, rs, m, my) }
 
-func vecMaxSIMD(x []float32) float32                { return vecMaxRef(x) }
+func vecMaxSIMD(x []float32) float32               { return vecMaxRef(x) }
 func vecExpSumSIMD(x []float32, m float32) float64 { return vecExpSumRef(x, m) }

@@ -23,8 +23,10 @@ export GOEXPERIMENT
 build:
 	$(GO) build $(TAGFLAG) -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/genrec
 
-## demo: generate the embedded synthetic data, preprocess it on prism, train HSTU, evaluate
-demo: build
+## demo: install OpenBLAS when missing and build on it, generate the embedded synthetic data, preprocess it on prism, train HSTU, evaluate
+demo:
+	@.ci/deps --blas
+	@$(MAKE) --no-print-directory build
 	./$(BIN) demo --out out/demo
 
 ## deps: install libopenblas-dev and python3-torch when missing (root + apt; else says what is missing)

@@ -42,7 +42,11 @@ The item Parquet (model.items.parquet beside model.onnx) has columns item
 (encoded id), item_key (original token) and embedding: user_embedding ·
 embedding is the model's score. With --data, export also ranks the test split
 with the written file in onnxruntime and with the Go model and prints both
-(the quality cost of --quantize int8). See docs/EXPORT.md.`,
+(the quality cost of --quantize int8). --data needs the onnxruntime shared
+library: $ONNXRUNTIME_LIB, else the copy "make deps" installs under the
+repository's .cache/ort (found from the working directory or from this
+binary's folder, so from anywhere), else /usr/local/lib or /usr/lib. See
+docs/EXPORT.md.`,
 		Example: `  genrec export --checkpoint out/beauty/hstu/best.ckpt --out out/beauty/hstu.onnx
   genrec export --checkpoint out/beauty/hstu/best.ckpt --out out/beauty/hstu-int8.onnx --quantize int8 --data out/beauty`,
 		Args: noArgs,

@@ -20,8 +20,10 @@ var ErrNoRuntime = errors.New("onnx: onnxruntime not found: set ONNXRUNTIME_LIB 
 const npmLib = ".cache/ort/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1"
 
 // RuntimeLibrary returns the onnxruntime shared library this process would
-// load: $ONNXRUNTIME_LIB, else the npm copy under the repository that holds
-// the working directory (searched upwards), else ErrNoRuntime.
+// load: $ONNXRUNTIME_LIB; else the npm copy that `make deps` installs under
+// the repository holding the working directory or this executable (each
+// searched upwards, so bin/genrec finds it from any directory); else a
+// system copy in /usr/local/lib or /usr/lib; else ErrNoRuntime.
 func RuntimeLibrary() (string, error) {
 	if p := os.Getenv("ONNXRUNTIME_LIB"); p != "" {
 		if _, err := os.Stat(p); err != nil {
@@ -29,21 +31,48 @@ func RuntimeLibrary() (string, error) {
 		}
 		return p, nil
 	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", ErrNoRuntime
+	var starts []string
+	if dir, err := os.Getwd(); err == nil {
+		starts = append(starts, dir)
 	}
-	for {
-		p := filepath.Join(dir, npmLib)
+	if exe, err := os.Executable(); err == nil {
+		if exe, err := filepath.EvalSymlinks(exe); err == nil {
+			starts = append(starts, filepath.Dir(exe))
+		}
+	}
+	return findRuntime(starts, systemLibs)
+}
+
+// systemLibs are the system-wide places onnxruntime's own release tarball
+// and distribution packages put the library.
+var systemLibs = []string{
+	"/usr/local/lib/libonnxruntime.so",
+	"/usr/lib/x86_64-linux-gnu/libonnxruntime.so",
+	"/usr/lib/libonnxruntime.so",
+}
+
+// findRuntime returns the first npmLib found in a start directory or one
+// of its parents, else the first of system that exists, else ErrNoRuntime.
+func findRuntime(starts, system []string) (string, error) {
+	for _, dir := range starts {
+		for {
+			p := filepath.Join(dir, npmLib)
+			if _, err := os.Stat(p); err == nil {
+				return p, nil
+			}
+			up := filepath.Dir(dir)
+			if up == dir {
+				break
+			}
+			dir = up
+		}
+	}
+	for _, p := range system {
 		if _, err := os.Stat(p); err == nil {
 			return p, nil
 		}
-		up := filepath.Dir(dir)
-		if up == dir {
-			return "", ErrNoRuntime
-		}
-		dir = up
 	}
+	return "", ErrNoRuntime
 }
 
 var runtimeOnce struct {

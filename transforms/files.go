@@ -3,14 +3,17 @@ package transforms
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
+	"cloud.google.com/go/storage"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/gcs"   // gs:// paths
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/local" // local paths
@@ -71,6 +74,25 @@ func ExpandInputs(ctx context.Context, patterns []string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// Exists reports whether the file name exists, asking only for its size
+// (no content is read). A missing file, local or gs://, is (false, nil);
+// any other failure (permissions, network) is returned, so that a caller
+// does not mistake an unreadable file for an absent one.
+func Exists(ctx context.Context, name string) (bool, error) {
+	fsys, err := filesystem.New(ctx, name)
+	if err != nil {
+		return false, err
+	}
+	defer fsys.Close()
+	if _, err := fsys.Size(ctx, name); err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, storage.ErrObjectNotExist) {
+			return false, nil
+		}
+		return false, fmt.Errorf("%s: %w", name, err)
+	}
+	return true, nil
 }
 
 // ReadFile reads a whole file through the filesystem registry.

@@ -107,7 +107,11 @@ func resumeLast(ctx context.Context, cfg Config, dir string, resume func(context
 		return false, nil
 	}
 	last := transforms.JoinPath(dir, "last.ckpt")
-	if _, err := transforms.ReadFile(ctx, last); err != nil {
+	ok, err := transforms.Exists(ctx, last)
+	if err != nil {
+		return false, fmt.Errorf("--resume: %w", err) // unreadable is not absent: never start fresh over it
+	}
+	if !ok {
 		return false, nil // nothing to resume: the CLI has said it starts fresh
 	}
 	if err := resume(ctx, last); err != nil {

@@ -344,10 +344,9 @@ func FullSoftmax[T Float](u []T, m, d int, items []T, catalogue int, pos []int32
 			}
 		})
 		if dTable != nil {
+			copy(wub, ub[:nr*d])
 			for i := range nr {
-				for j := range d {
-					wub[i*d+j] = w[i] * ub[i*d+j]
-				}
+				ScaleBy(wub[i*d:(i+1)*d], w[i])
 			}
 			Parallel((n+lsFullCols-1)/lsFullCols, func(t int) {
 				c0, c1 := t*lsFullCols, min(n, (t+1)*lsFullCols)

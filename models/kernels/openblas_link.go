@@ -16,13 +16,17 @@ import "os"
 // single-threaded unless the user has set its thread count in the
 // environment.
 func init() {
-	for _, k := range []string{"OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS"} {
+	for _, k := range openblasThreadEnv {
 		if _, ok := os.LookupEnv(k); ok {
 			return
 		}
 	}
 	C.openblas_set_num_threads(1)
 }
+
+// openblasThreadEnv are the variables by which a user sets OpenBLAS's
+// thread count.
+var openblasThreadEnv = []string{"OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS"}
 
 // openblasThreads is the number of threads OpenBLAS uses per call.
 func openblasThreads() int { return int(C.openblas_get_num_threads()) }

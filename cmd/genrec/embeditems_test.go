@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/genrec/genrec/pipelines/embeditems"
+	"github.com/genrec/genrec/models/hllm/itemtext"
 )
 
 func TestEmbedItemsCommand(t *testing.T) {
@@ -20,7 +20,7 @@ func TestEmbedItemsCommand(t *testing.T) {
 	if code := run(context.Background(), []string{"embed-items", "--items", movies, "--out", out, "--dim", "16"}); code != 0 {
 		t.Fatalf("embed-items exit %d", code)
 	}
-	rows, err := embeditems.Load(context.Background(), out)
+	rows, err := itemtext.LoadEmbeddings(context.Background(), out)
 	if err != nil || len(rows) != 3 || len(rows[0].Vector) != 16 {
 		t.Fatalf("embed-items wrote %d rows (err %v)", len(rows), err)
 	}

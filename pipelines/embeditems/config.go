@@ -37,7 +37,7 @@ type Config struct {
 
 // Output names under Config.Out.
 const (
-	EmbeddingsTable = "item_embeddings.parquet"
+	EmbeddingsTable = itemtext.EmbeddingsTable
 	EncoderHashed   = "hashed"
 )
 

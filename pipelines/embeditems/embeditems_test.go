@@ -11,6 +11,7 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 
+	"github.com/genrec/genrec/models/hllm/itemtext"
 	"github.com/genrec/genrec/pipelines/embeditems"
 	"github.com/genrec/genrec/runners"
 )
@@ -44,7 +45,7 @@ func write(t testing.TB, dir, name, text string) string {
 
 func byKey(t *testing.T, out string) map[string]embeditems.EmbeddingRow {
 	t.Helper()
-	rows, err := embeditems.Load(context.Background(), out)
+	rows, err := itemtext.LoadEmbeddings(context.Background(), out)
 	if err != nil {
 		t.Fatal(err)
 	}

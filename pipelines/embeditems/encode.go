@@ -20,15 +20,8 @@ func init() {
 	register.Emitter1[EmbeddingRow]()
 }
 
-// EmbeddingRow is one row of item_embeddings.parquet.
-type EmbeddingRow struct {
-	ItemKey  string    `parquet:"item_key"` // the item's token in the metadata file
-	Item     int64     `parquet:"item"`     // its encoded id, 0 without a vocabulary
-	Vector   []float32 `parquet:"vector,list"`
-	Encoder  string    `parquet:"encoder,dict"` // itemtext.Encoder.ID
-	TextHash string    `parquet:"text_hash"`    // hex SHA-256 of the encoded text
-	Text     string    `parquet:"text"`         // the encoded text (HLLM's trainable encoder reads it)
-}
+// EmbeddingRow is one row of the output table.
+type EmbeddingRow = itemtext.EmbeddingRow
 
 // SplitReused takes PCollection<ItemText> and returns the rows that can be
 // copied from the table already in out (same encoder ID and text hash:

@@ -117,11 +117,6 @@ func Run(ctx context.Context, cfg Config, ropt runners.Options) (Result, error) 
 	return out, nil
 }
 
-// Load reads the item_embeddings table of an output folder.
-func Load(ctx context.Context, out string) ([]EmbeddingRow, error) {
-	return transforms.LoadTable[EmbeddingRow](ctx, transforms.JoinPath(out, EmbeddingsTable))
-}
-
 // writeEmbeddingsFn writes each bundle's rows to one temporary file.
 type writeEmbeddingsFn struct {
 	TempDir string

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/genrec/genrec/models/hllm/itemtext"
 	"github.com/genrec/genrec/models/hllm/text"
 	"github.com/genrec/genrec/pipelines/embeditems"
 	"github.com/genrec/genrec/runners"
@@ -44,7 +45,7 @@ func TestBERTFolderOnGCS(t *testing.T) {
 		if res.Encoded != 3 || !strings.Contains(res.Encoder, encoder) {
 			t.Fatalf("encoder %s: %d encoded, encoder id %q", encoder, res.Encoded, res.Encoder)
 		}
-		rows, err := embeditems.Load(ctx, out)
+		rows, err := itemtext.LoadEmbeddings(ctx, out)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -78,8 +78,8 @@ func prepareHLLM(ctx context.Context, cfg Config, data *Data) (*Data, error) {
 // each catalogue id of data (nil for id 0 and items without a text). When
 // most catalogue items have none, the files do not belong together and it
 // is an error.
-func catalogueTexts(ctx context.Context, dir string, data *Data) ([]*embeditems.EmbeddingRow, error) {
-	rows, err := embeditems.Load(ctx, dir)
+func catalogueTexts(ctx context.Context, dir string, data *Data) ([]*itemtext.EmbeddingRow, error) {
+	rows, err := itemtext.LoadEmbeddings(ctx, dir)
 	if err != nil {
 		return nil, fmt.Errorf("train: item texts: %w", err)
 	}
@@ -87,7 +87,7 @@ func catalogueTexts(ctx context.Context, dir string, data *Data) ([]*embeditems.
 	if vocab == nil {
 		return nil, fmt.Errorf("train: %s has no item_id vocabulary", data.Dir)
 	}
-	byID := make([]*embeditems.EmbeddingRow, data.Items())
+	byID := make([]*itemtext.EmbeddingRow, data.Items())
 	found := 0
 	for i, r := range rows {
 		if id := vocab.ID(r.ItemKey); id > 0 && id < int64(len(byID)) {
@@ -182,7 +182,7 @@ func untrainedItems(rows []transforms.SequenceRow, items int) []int32 {
 // HLLM ranks from their text. It also returns how many it added; data
 // itself is not changed.
 func WithTextItems(ctx context.Context, data *Data, dir string) (*Data, int, error) {
-	rows, err := embeditems.Load(ctx, dir)
+	rows, err := itemtext.LoadEmbeddings(ctx, dir)
 	if err != nil {
 		return nil, 0, fmt.Errorf("train: item texts: %w", err)
 	}

@@ -12,10 +12,10 @@ import (
 	"testing"
 
 	"github.com/genrec/genrec/models/hllm"
+	"github.com/genrec/genrec/models/hllm/itemtext"
 	"github.com/genrec/genrec/models/hstu"
 	"github.com/genrec/genrec/models/sequential"
 	"github.com/genrec/genrec/models/trainer"
-	"github.com/genrec/genrec/pipelines/embeditems"
 	"github.com/genrec/genrec/pipelines/internal/pipetest"
 	"github.com/genrec/genrec/pipelines/train"
 	"github.com/genrec/genrec/transforms"
@@ -80,7 +80,7 @@ func TestHLLMTrainsAndReloads(t *testing.T) {
 		t.Fatalf("checkpoint holds %s with text_dim %d", m.Name(), mc.TextDim)
 	}
 	// The checkpoint's text table is the encoder's vectors, row by item id.
-	rows, err := embeditems.Load(ctx, filepath.Join(out, "item_text"))
+	rows, err := itemtext.LoadEmbeddings(ctx, filepath.Join(out, "item_text"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,10 +20,10 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
+	"github.com/genrec/genrec/models/hllm/itemtext"
 	"github.com/genrec/genrec/models/tiger"
 	"github.com/genrec/genrec/models/tiger/rqvae"
 	"github.com/genrec/genrec/models/trainer"
-	"github.com/genrec/genrec/pipelines/embeditems"
 	"github.com/genrec/genrec/transforms"
 )
 
@@ -115,7 +115,7 @@ func Features(ctx context.Context, c Config, data *transforms.Dataset) ([]float3
 		tabs, dims, ws = append(tabs, tiger.AttributeFeatures(attrs, items, c.AttrDim)), append(dims, c.AttrDim), append(ws, 1)
 	}
 	if c.ItemEmbeddings != "" {
-		rows, err := embeditems.Load(ctx, c.ItemEmbeddings)
+		rows, err := itemtext.LoadEmbeddings(ctx, c.ItemEmbeddings)
 		if err != nil {
 			return nil, 0, fmt.Errorf("experiment: item_embeddings: %w", err)
 		}

@@ -39,7 +39,7 @@ func TestCheckedInConfigsLoad(t *testing.T) {
 				if err := job.Train.Options.WithDefaults().Validate(); err != nil {
 					t.Errorf("%s: train: %v", f, err)
 				}
-				mc := models.Config{Spec: job.Train.ModelSpec, Items: 100, MaxSeqLen: 50, TextDim: 8}
+				mc := models.Config{Spec: job.Train.Spec, Items: 100, MaxSeqLen: 50, TextDim: 8}
 				if job.Train.Name == "hllm" {
 					if err := mc.HLLM().WithDefaults().Validate(); err != nil {
 						t.Errorf("%s: train: %v", f, err)

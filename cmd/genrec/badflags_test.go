@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/genrec/genrec/models"
 	"github.com/genrec/genrec/models/trainer"
 	"github.com/genrec/genrec/pipelines/train"
 )
@@ -127,8 +128,8 @@ func TestWarnTrainSetup(t *testing.T) {
 		want string
 	}{
 		{"no model path", train.Config{}, "no checkpoint or metrics will be saved"},
-		{"resume without last.ckpt", train.Config{Options: trainer.Options{ModelPath: dir}, Resume: true}, "starting fresh"},
-		{"plain run", train.Config{Options: trainer.Options{ModelPath: dir}}, ""},
+		{"resume without last.ckpt", train.Config{TrainSpec: models.TrainSpec{Options: trainer.Options{ModelPath: dir}}, Resume: true}, "starting fresh"},
+		{"plain run", train.Config{TrainSpec: models.TrainSpec{Options: trainer.Options{ModelPath: dir}}}, ""},
 	} {
 		var b bytes.Buffer
 		warnTrainSetup(context.Background(), &b, tc.cfg, "")

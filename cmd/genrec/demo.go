@@ -67,15 +67,15 @@ planted pattern is what a sequential model must at least match. Outputs:
 // demoTrainConfig is the small HSTU the demo trains (configs/demo-hstu.yaml
 // holds the same settings for genrec train).
 func demoTrainConfig(data, modelPath string, seed uint64) train.Config {
-	return train.Config{
+	return train.Config{TrainSpec: models.TrainSpec{
 		Data: data,
-		ModelSpec: models.Spec{Name: "hstu", Transformer: hstu.TransformerParams{
+		Spec: models.Spec{Name: "hstu", Transformer: hstu.TransformerParams{
 			NumLayers: 2, NumHeads: 1, HiddenSize: 32, Dropout: 0.2}},
 		Options: trainer.Options{
 			Epochs: 30, BatchSize: 128, EarlyStopPatience: 3, Seed: seed, ModelPath: modelPath,
 			Loss: sequential.LossConfig{Negatives: 64}, Optimizer: trainer.OptimizerParams{LR: 2e-3},
 		},
-	}
+	}}
 }
 
 // demoKs are the cutoffs of DESIGN.md's protocol.

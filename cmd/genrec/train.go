@@ -334,7 +334,7 @@ func runRounds(ctx context.Context, stdout io.Writer, cfg train.Config, f trainF
 	}
 	ropt := cfg.Runner
 	start := time.Now()
-	dcfg := distributed.Config{Train: cfg, Shards: f.shards, StepsPerRound: f.stepsPerRound, Rounds: f.rounds,
+	dcfg := distributed.Config{Train: cfg.TrainSpec, Shards: f.shards, StepsPerRound: f.stepsPerRound, Rounds: f.rounds, Notes: stdout,
 		OnRound: func(l distributed.RoundLog) {
 			fmt.Fprintf(stdout, "round %3d  %s\n", l.Round, roundLine(l))
 		}}

@@ -30,7 +30,7 @@ func TestOneShardEqualsFit(t *testing.T) {
 	data := smallData(t)
 	const epochs = 2
 	fitDir := t.TempDir()
-	if _, err := train.Run(ctx, trainConfig(data, fitDir, epochs), nil, nil); err != nil {
+	if _, err := train.Run(ctx, train.Config{TrainSpec: trainConfig(data, fitDir, epochs)}, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	fit := loadCheckpoint(t, filepath.Join(fitDir, "last.ckpt"))
@@ -234,14 +234,14 @@ func TestOneShardEqualsFitHLLM(t *testing.T) {
 	if err := os.WriteFile(items, b.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	hllmConfig := func(dir string) train.Config {
+	hllmConfig := func(dir string) models.TrainSpec {
 		c := trainConfig(data, dir, 2)
-		c.ModelSpec = models.Spec{Name: "hllm", LLM: hllm.LLMParams{HiddenSize: 16, NumHeads: 1, NumLayers: 1, Dropout: 0.2},
+		c.Spec = models.Spec{Name: "hllm", LLM: hllm.LLMParams{HiddenSize: 16, NumHeads: 1, NumLayers: 1, Dropout: 0.2},
 			Fusion: hllm.FusionParams{FusionType: hllm.FusionConcat}, ItemText: &models.ItemText{Items: items, Dim: 16}}
 		return c
 	}
 	fitDir := t.TempDir()
-	if _, err := train.Run(ctx, hllmConfig(fitDir), nil, nil); err != nil {
+	if _, err := train.Run(ctx, train.Config{TrainSpec: hllmConfig(fitDir)}, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	fit := loadCheckpoint(t, filepath.Join(fitDir, "last.ckpt"))

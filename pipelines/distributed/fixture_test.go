@@ -2,11 +2,12 @@ package distributed_test
 
 import (
 	"context"
-	"github.com/genrec/genrec/pipelines/internal/pipetest"
 	"os"
 	"slices"
 	"sync"
 	"testing"
+
+	"github.com/genrec/genrec/pipelines/internal/pipetest"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 
@@ -15,7 +16,6 @@ import (
 	"github.com/genrec/genrec/models/hstu"
 	"github.com/genrec/genrec/models/sequential"
 	"github.com/genrec/genrec/models/trainer"
-	"github.com/genrec/genrec/pipelines/train"
 )
 
 func TestMain(m *testing.M) { ptest.Main(m) }
@@ -48,10 +48,10 @@ func smallData(t *testing.T) string {
 // trainConfig is a 1-layer HSTU of width 16 with dropout and sampled
 // negatives (both draw from the step's random stream), trained by AdamW
 // with warmup and cosine decay (the schedule's position matters).
-func trainConfig(data, modelPath string, epochs int) train.Config {
-	return train.Config{
-		Data:      data,
-		ModelSpec: models.Spec{Name: "hstu", Transformer: hstu.TransformerParams{NumLayers: 1, NumHeads: 1, HiddenSize: 16, Dropout: 0.2}},
+func trainConfig(data, modelPath string, epochs int) models.TrainSpec {
+	return models.TrainSpec{
+		Data: data,
+		Spec: models.Spec{Name: "hstu", Transformer: hstu.TransformerParams{NumLayers: 1, NumHeads: 1, HiddenSize: 16, Dropout: 0.2}},
 		Options: trainer.Options{Epochs: epochs, BatchSize: 64, EarlyStopPatience: -1, Seed: 3, ModelPath: modelPath,
 			Loss:      sequential.LossConfig{Negatives: 16},
 			Optimizer: trainer.OptimizerParams{LR: 5e-3, WarmupSteps: 3, Cosine: true, MinLR: 1e-4, ClipNorm: 1}},

@@ -20,7 +20,6 @@ import (
 	"github.com/genrec/genrec/models/sequential"
 	"github.com/genrec/genrec/models/trainer"
 	"github.com/genrec/genrec/pipelines/distributed"
-	"github.com/genrec/genrec/pipelines/train"
 	"github.com/genrec/genrec/runners"
 	"github.com/genrec/genrec/transforms"
 	"github.com/genrec/genrec/transforms/synthetic"
@@ -37,13 +36,13 @@ func BenchmarkRound(b *testing.B) {
 	dir := b.TempDir()
 	d := synthetic.DefaultConfig()
 	data := makeData(b, dir, d.Users, d.Items)
-	cfg := train.Config{Data: data, ModelSpec: models.Spec{Name: "hstu", Transformer: hstu.TransformerParams{NumLayers: 2, NumHeads: 1, HiddenSize: 32, Dropout: 0.2}},
+	cfg := models.TrainSpec{Data: data, Spec: models.Spec{Name: "hstu", Transformer: hstu.TransformerParams{NumLayers: 2, NumHeads: 1, HiddenSize: 32, Dropout: 0.2}},
 		Options: trainer.Options{Epochs: 1, BatchSize: 128, Seed: 1, Loss: sequential.LossConfig{Negatives: 64}, Optimizer: trainer.OptimizerParams{LR: 2e-3}}}
 	loaded, err := transforms.LoadDataset(ctx, data)
 	if err != nil {
 		b.Fatal(err)
 	}
-	mc, err := train.ResolveModelConfig(ctx, cfg, loaded)
+	mc, err := cfg.Resolve(ctx, loaded)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"time"
 
@@ -15,7 +16,7 @@ import (
 	"github.com/genrec/genrec/models"
 	"github.com/genrec/genrec/models/sequential"
 	"github.com/genrec/genrec/models/trainer"
-	"github.com/genrec/genrec/pipelines/train"
+	"github.com/genrec/genrec/pipelines/embeditems"
 	"github.com/genrec/genrec/runners"
 	"github.com/genrec/genrec/transforms"
 )
@@ -24,7 +25,7 @@ import (
 type Config struct {
 	// Train is the data, the model and the trainer's options; ModelPath is
 	// required (the rounds' checkpoints go there).
-	Train train.Config
+	Train models.TrainSpec
 	// Shards is the number of data-parallel workers (default 2).
 	Shards int
 	// StepsPerRound is each shard's local steps per round; 0 is one
@@ -37,6 +38,9 @@ type Config struct {
 	Patience int
 	// OnRound, when set, is called after every finished round.
 	OnRound func(RoundLog) `json:"-"`
+	// Notes receives a line per step before the rounds (HLLM: the item
+	// texts encoded); nil: none.
+	Notes io.Writer `json:"-"`
 }
 
 // withDefaults fills the zero fields.
@@ -116,10 +120,11 @@ const (
 )
 
 // Run trains cfg's model in rounds, one pipeline on the runner ropt
-// chooses per round, validating in process after each. When the model
-// path holds finished rounds of the same configuration (last.ckpt), it
-// continues after the last one; a round that did not finish is redone, so
-// an interrupted run ends with an uninterrupted run's weights.
+// chooses per round (HLLM's embed-items pipeline runs there too),
+// validating in process after each. When the model path holds finished
+// rounds of the same configuration (last.ckpt), it continues after the
+// last one; a round that did not finish is redone, so an interrupted run
+// ends with an uninterrupted run's weights.
 func Run(ctx context.Context, cfg Config, ropt runners.Options) (Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return Result{}, err
@@ -127,7 +132,12 @@ func Run(ctx context.Context, cfg Config, ropt runners.Options) (Result, error) 
 	cfg = cfg.withDefaults()
 	o := cfg.Train.Options
 	dir := o.ModelPath
-	data, err := train.LoadTrainData(ctx, cfg.Train)
+	if cfg.Train.Name == "hllm" { // the item texts, encoded on the rounds' runner
+		if _, err := embeditems.ForModel(ctx, cfg.Train, ropt, cfg.Notes); err != nil {
+			return Result{}, err
+		}
+	}
+	data, err := cfg.Train.LoadData(ctx, cfg.Notes)
 	if err != nil {
 		return Result{}, err
 	}
@@ -218,7 +228,7 @@ func Run(ctx context.Context, cfg Config, ropt runners.Options) (Result, error) 
 // the freshly initialised model saved as round-000.ckpt.
 func start(ctx context.Context, cfg Config, data *transforms.Dataset, rc runConfig) (*export.Checkpoint, bool, error) {
 	dir := cfg.Train.ModelPath
-	mc, err := train.ResolveModelConfig(ctx, cfg.Train, data)
+	mc, err := cfg.Train.Resolve(ctx, data)
 	if err != nil {
 		return nil, false, err
 	}

@@ -38,7 +38,7 @@ type Config struct {
 // Output names under Config.Out.
 const (
 	EmbeddingsTable = itemtext.EmbeddingsTable
-	EncoderHashed   = "hashed"
+	EncoderHashed   = itemtext.EncoderHashed
 )
 
 // WithDefaults fills the zero fields.

@@ -50,12 +50,12 @@ func demoInput(t *testing.T) (interactions, items []byte) {
 
 // tinyTrain is a 1-layer HSTU of width 8 trained for two epochs.
 func tinyTrain(data, modelPath string) train.Config {
-	return train.Config{
-		Data:      data,
-		ModelSpec: models.Spec{Name: "hstu", Transformer: hstu.TransformerParams{NumLayers: 1, NumHeads: 1, HiddenSize: 8}},
+	return train.Config{TrainSpec: models.TrainSpec{
+		Data: data,
+		Spec: models.Spec{Name: "hstu", Transformer: hstu.TransformerParams{NumLayers: 1, NumHeads: 1, HiddenSize: 8}},
 		Options: trainer.Options{Epochs: 2, BatchSize: 64, EarlyStopPatience: -1, Seed: 3, ModelPath: modelPath,
 			Loss: sequential.LossConfig{Negatives: 8}, Optimizer: trainer.OptimizerParams{LR: 5e-3}},
-	}
+	}}
 }
 
 // tempName matches what a finished job must not leave behind: run temp

@@ -506,7 +506,7 @@ func TestDailyHLLM(t *testing.T) {
 	if err := os.WriteFile(items, b.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	f.job.Train.ModelSpec = models.Spec{Name: "hllm", LLM: hllm.LLMParams{HiddenSize: 8, NumHeads: 1, NumLayers: 1},
+	f.job.Train.Spec = models.Spec{Name: "hllm", LLM: hllm.LLMParams{HiddenSize: 8, NumHeads: 1, NumLayers: 1},
 		ItemText: &models.ItemText{Items: items, Dim: 16}}
 	for i, date := range []string{"2026-11-28", "2026-11-29"} {
 		f.input(t, date, uint64(i+1))

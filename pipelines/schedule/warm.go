@@ -83,6 +83,6 @@ func modelConfig(ctx context.Context, cfg train.Config) (models.Config, *feature
 	if data.ItemVocab() == nil {
 		return models.Config{}, nil, fmt.Errorf("schedule: %s has no item_id vocabulary", cfg.Data)
 	}
-	mc, err := train.ResolveModelConfig(ctx, cfg, data)
+	mc, err := cfg.Resolve(ctx, data)
 	return mc, data.ItemVocab(), err
 }

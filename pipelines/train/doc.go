@@ -1,5 +1,11 @@
-// Package train runs the training, evaluation and recommendation steps of
-// a sequential model on a preprocess output folder: Run trains with
-// GenRecTrainer and reports validation and test metrics, Evaluate scores a
-// checkpoint, Recommend writes each user's top-K items as Parquet.
+// Package train is the single-machine train job and the in-process
+// scoring of a checkpoint: Run encodes HLLM's item texts on the caller's
+// runner (pipelines/embeditems.ForModel), resolves the config's
+// models.TrainSpec on the data, trains with GenRecTrainer and reports
+// validation and test metrics; ColdStart holds items out to measure
+// cold-start ranking; RunRanking trains the ranking task; Evaluate,
+// Recommend, PredictRanking and Export score or export a checkpoint.
+//
+// The model registry (building, loading, the catalogue check) is in
+// package models, so the Beam pipelines load models without this package.
 package train

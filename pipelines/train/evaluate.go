@@ -12,6 +12,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/genrec/genrec/eval"
+	"github.com/genrec/genrec/models"
 	"github.com/genrec/genrec/models/sequential"
 	"github.com/genrec/genrec/models/trainer"
 	"github.com/genrec/genrec/transforms"
@@ -19,16 +20,16 @@ import (
 
 // loadTrained loads a checkpoint's model and the data folder it is used
 // on, and checks that the two have the same catalogue.
-func loadTrained(ctx context.Context, checkpoint, dataDir string) (sequential.Model, *Data, error) {
-	m, _, ck, err := LoadModel(ctx, checkpoint)
+func loadTrained(ctx context.Context, checkpoint, dataDir string) (sequential.Model, *transforms.Dataset, error) {
+	m, _, ck, err := models.Load(ctx, checkpoint)
 	if err != nil {
 		return nil, nil, err
 	}
-	data, err := LoadData(ctx, dataDir)
+	data, err := transforms.LoadDataset(ctx, dataDir)
 	if err != nil {
 		return nil, nil, err
 	}
-	v, err := CheckpointCatalogue(ck, checkpoint, data.ItemVocab(), dataDir)
+	v, err := models.CheckpointCatalogue(ck, checkpoint, data.ItemVocab(), dataDir)
 	if err != nil {
 		return nil, nil, fmt.Errorf("train: %w", err)
 	}

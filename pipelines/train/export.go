@@ -11,6 +11,7 @@ import (
 	"github.com/genrec/genrec/export"
 	"github.com/genrec/genrec/export/onnx"
 	"github.com/genrec/genrec/features"
+	"github.com/genrec/genrec/models"
 	"github.com/genrec/genrec/models/ranking"
 	"github.com/genrec/genrec/models/sequential"
 	"github.com/genrec/genrec/transforms"
@@ -68,7 +69,7 @@ func Export(ctx context.Context, cfg ExportConfig) (ExportResult, error) {
 	if strings.HasSuffix(ck.Model, "-ranking") {
 		return exportRanking(ctx, cfg, ck)
 	}
-	m, mc, err := ModelFromCheckpoint(ck, cfg.Checkpoint)
+	m, mc, err := models.FromCheckpoint(ck, cfg.Checkpoint)
 	if err != nil {
 		return res, err
 	}
@@ -100,11 +101,11 @@ func Export(ctx context.Context, cfg ExportConfig) (ExportResult, error) {
 	if cfg.Data == "" {
 		return res, nil
 	}
-	rows, err := LoadData(ctx, cfg.Data)
+	rows, err := transforms.LoadDataset(ctx, cfg.Data)
 	if err != nil {
 		return res, err
 	}
-	if _, err := CheckpointCatalogue(ck, cfg.Checkpoint, rows.ItemVocab(), cfg.Data); err != nil {
+	if _, err := models.CheckpointCatalogue(ck, cfg.Checkpoint, rows.ItemVocab(), cfg.Data); err != nil {
 		return res, fmt.Errorf("train: %w", err)
 	}
 	s, err := onnx.NewSession(cfg.Out, data, onnx.SessionOptions{})

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/genrec/genrec/models"
 	"github.com/genrec/genrec/models/hllm"
 	"github.com/genrec/genrec/models/hllm/itemtext"
 	"github.com/genrec/genrec/models/hstu"
@@ -43,15 +44,15 @@ func hllmData(t *testing.T, users, items int) (data, itemsCSV string) {
 }
 
 func hllmConfig(data, items, modelPath string, epochs int) train.Config {
-	return train.Config{
+	return train.Config{TrainSpec: models.TrainSpec{
 		Data: data,
-		ModelSpec: train.ModelSpec{Name: "hllm",
+		Spec: models.Spec{Name: "hllm",
 			LLM:      hllm.LLMParams{HiddenSize: 16, NumHeads: 1, NumLayers: 1},
 			Fusion:   hllm.FusionParams{FusionType: hllm.FusionConcat},
-			ItemText: &train.ItemText{Items: items, Dim: 32}},
+			ItemText: &models.ItemText{Items: items, Dim: 32}},
 		Options: trainer.Options{Epochs: epochs, BatchSize: 64, EarlyStopPatience: -1, Seed: 3, ModelPath: modelPath,
 			Loss: sequential.LossConfig{Negatives: 16}, Optimizer: trainer.OptimizerParams{LR: 5e-3}},
-	}
+	}}
 }
 
 // TestHLLMTrainsAndReloads trains HLLM through the train pipeline: the
@@ -72,7 +73,7 @@ func TestHLLMTrainsAndReloads(t *testing.T) {
 	if !strings.Contains(notes.String(), "90 items (90 encoded, 0 reused)") {
 		t.Errorf("notes %q, want the 90 item texts encoded", notes.String())
 	}
-	m, mc, _, err := train.LoadModel(ctx, res.Checkpoint)
+	m, mc, _, err := models.Load(ctx, res.Checkpoint)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +85,7 @@ func TestHLLMTrainsAndReloads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d0, err := train.LoadData(ctx, data)
+	d0, err := transforms.LoadDataset(ctx, data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,12 +151,12 @@ func TestHLLMTrainsAndReloads(t *testing.T) {
 	}
 	// The trainable encoder: a vector per n-gram bucket, saved and reloaded.
 	tcfg := hllmConfig(data, items, t.TempDir(), 1)
-	tcfg.ItemText = &train.ItemText{Items: items, Embeddings: filepath.Join(out, "item_text"), Dim: 32, Trainable: true, Buckets: 1000}
+	tcfg.ItemText = &models.ItemText{Items: items, Embeddings: filepath.Join(out, "item_text"), Dim: 32, Trainable: true, Buckets: 1000}
 	tres, err := train.Run(ctx, tcfg, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tm, tmc, tck, err := train.LoadModel(ctx, tres.Checkpoint)
+	tm, tmc, tck, err := models.Load(ctx, tres.Checkpoint)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +195,7 @@ func TestHLLMConfigErrors(t *testing.T) {
 		t.Errorf("foreign item texts: err = %v", err)
 	}
 	cfg = hllmConfig(data, items, t.TempDir(), 1)
-	cfg.ItemSideFeatures = &train.SideFile{File: items}
+	cfg.ItemSideFeatures = &models.SideFile{File: items}
 	if _, err := train.Run(ctx, cfg, nil, nil); err == nil || !strings.Contains(err.Error(), "takes no item_side_features") {
 		t.Errorf("side features: err = %v", err)
 	}
@@ -272,7 +273,7 @@ func TestColdStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	tcfg := cfg
-	tcfg.ItemText = &train.ItemText{Items: items, Embeddings: cfg.ItemText.Embeddings, Dim: 32, Trainable: true, Buckets: 4096}
+	tcfg.ItemText = &models.ItemText{Items: items, Embeddings: cfg.ItemText.Embeddings, Dim: 32, Trainable: true, Buckets: 4096}
 	tr, err := train.ColdStart(ctx, tcfg, 0.1, nil, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -312,7 +313,7 @@ func TestColdStart(t *testing.T) {
 func TestHLLMTextOnlyItems(t *testing.T) {
 	ctx := context.Background()
 	data, items := hllmData(t, 200, 90)
-	d0, err := train.LoadData(ctx, data)
+	d0, err := transforms.LoadDataset(ctx, data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -340,7 +341,7 @@ func TestHLLMTextOnlyItems(t *testing.T) {
 	if !strings.Contains(notes.String(), "2 items with a text but no interaction added") {
 		t.Errorf("notes %q do not report the 2 text-only items", notes.String())
 	}
-	_, mc, ck, err := train.LoadModel(ctx, res.Checkpoint)
+	_, mc, ck, err := models.Load(ctx, res.Checkpoint)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -348,11 +349,11 @@ func TestHLLMTextOnlyItems(t *testing.T) {
 	if mc.Items != n+2 || len(mc.NoID) < 2 || mc.NoID[len(mc.NoID)-1] != int32(n+1) {
 		t.Fatalf("catalogue %d (data %d), no_id %v: want the 2 text-only items after the data's", mc.Items, n, mc.NoID)
 	}
-	v, err := train.CheckpointCatalogue(ck, res.Checkpoint, d0.ItemVocab(), data)
+	v, err := models.CheckpointCatalogue(ck, res.Checkpoint, d0.ItemVocab(), data)
 	if err != nil || v.Len() != n+1 || v.Tokens[n-1] != "new1" || v.Tokens[n] != "new2" {
 		t.Fatalf("CheckpointCatalogue: %v, %v", v, err)
 	}
-	if items, _, err := train.CheckCatalogue(ctx, data, res.Checkpoint); err != nil || items != n+2 {
+	if items, _, err := models.CheckData(ctx, data, res.Checkpoint); err != nil || items != n+2 {
 		t.Fatalf("CheckCatalogue = %d, %v", items, err)
 	}
 	rep, err := train.Evaluate(ctx, train.EvalConfig{Data: data, Checkpoint: res.Checkpoint})

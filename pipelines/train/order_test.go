@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/genrec/genrec/pipelines/internal/pipetest"
-	"github.com/genrec/genrec/pipelines/train"
+	"github.com/genrec/genrec/transforms"
 )
 
 // TestLoadDataOrderIsFixed preprocesses the same input twice (the
@@ -14,10 +14,10 @@ import (
 // checks that LoadData returns the rows in the same order, so that a seed
 // fixes the model.
 func TestLoadDataOrderIsFixed(t *testing.T) {
-	var got [2]*train.Data
+	var got [2]*transforms.Dataset
 	for i := range got {
 		dir := pipetest.MakeData(t, t.TempDir(), 200, 80, 0)
-		d, err := train.LoadData(context.Background(), dir)
+		d, err := transforms.LoadDataset(context.Background(), dir)
 		if err != nil {
 			t.Fatal(err)
 		}

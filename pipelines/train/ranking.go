@@ -14,6 +14,7 @@ import (
 
 	"github.com/genrec/genrec/eval"
 	"github.com/genrec/genrec/features"
+	"github.com/genrec/genrec/models"
 	"github.com/genrec/genrec/models/hstu"
 	"github.com/genrec/genrec/models/ranking"
 	"github.com/genrec/genrec/pipelines/preprocess"
@@ -115,14 +116,14 @@ func RankingConfig(ctx context.Context, cfg Config, d *RankingData, encoder stri
 	hc := hstu.Config{Items: d.Summary.Items + 1, MaxSeqLen: maxLen + 1, Transformer: cfg.Transformer, Hierarchical: cfg.Hierarchical,
 		NoPositionBias: cfg.NoPositionBias, NoTimeBias: cfg.NoTimeBias}
 	if sf := cfg.ItemSideFeatures; sf != nil {
-		names, cats, err := ItemCategories(ctx, *sf, d.Vocabs["item_id"])
+		names, cats, err := models.ItemCategories(ctx, *sf, d.Vocabs["item_id"])
 		if err != nil {
 			return ranking.Config{}, err
 		}
 		hc.Categories, hc.ItemCategories = len(names), cats
 	}
 	if sf := cfg.UserSideFeatures; sf != nil {
-		names, lists, err := UserFeatures(ctx, *sf, d.Vocabs["user_id"])
+		names, lists, err := models.UserFeatures(ctx, *sf, d.Vocabs["user_id"])
 		if err != nil {
 			return ranking.Config{}, err
 		}

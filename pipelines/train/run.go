@@ -1,7 +1,6 @@
 package train
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,30 +8,17 @@ import (
 	"io"
 
 	"github.com/genrec/genrec/eval"
+	"github.com/genrec/genrec/models"
 	"github.com/genrec/genrec/models/trainer"
 	"github.com/genrec/genrec/pipelines/embeditems"
 	"github.com/genrec/genrec/runners"
 	"github.com/genrec/genrec/transforms"
 )
 
-// Config is the train section of a config file.
-//
-//	train:
-//	  data: out/beauty            # a preprocess --out folder
-//	  model: hstu
-//	  transformer_params: {num_layers: 2, num_heads: 1, hidden_size: 64, dropout: 0.5}
-//	  n_epoch: 200
-//	  earlystop_patience: 20
-//	  optimizer_params: {lr: 0.001, weight_decay: 0}
-//	  model_path: out/beauty/hstu
+// Config is the train section of a config file (models.TrainSpec) and
+// how this run treats it.
 type Config struct {
-	Data            string `yaml:"data" json:"data"`
-	ModelSpec       `yaml:",inline" json:",inline"`
-	MaxSeqLen       int `yaml:"max_seq_len" json:"max_seq_len"` // default: the data's
-	trainer.Options `yaml:",inline" json:",inline"`
-	// Baseline is what the ranking task trains beside the model on the same
-	// rows: mean (the mean-pooled-history model, default) or none.
-	Baseline string `yaml:"baseline" json:"baseline,omitempty"`
+	models.TrainSpec `yaml:",inline" json:",inline"`
 	// Resume continues from model_path/last.ckpt when it exists.
 	Resume bool `yaml:"-" json:"-"`
 	// ResumeChanged lets Resume continue a checkpoint trained with other
@@ -129,11 +115,11 @@ type ConfigError struct{ error }
 
 func (e ConfigError) Unwrap() error { return e.error }
 
-// newTrainer builds cfg's model on data (ResolveModelConfig, BuildModel)
+// newTrainer builds cfg's model on data (models.TrainSpec.Resolve, models.Build)
 // and a GenRecTrainer for it that stores the model configuration and item
 // vocabulary in its checkpoints.
-func newTrainer(ctx context.Context, cfg Config, data *Data, progress io.Writer, onEpoch func(trainer.EpochLog)) (*trainer.GenRecTrainer, ModelConfig, error) {
-	mc, err := ResolveModelConfig(ctx, cfg, data)
+func newTrainer(ctx context.Context, cfg Config, data *transforms.Dataset, progress io.Writer, onEpoch func(trainer.EpochLog)) (*trainer.GenRecTrainer, models.Config, error) {
+	mc, err := cfg.Resolve(ctx, data)
 	if err != nil {
 		return nil, mc, err
 	}
@@ -143,7 +129,7 @@ func newTrainer(ctx context.Context, cfg Config, data *Data, progress io.Writer,
 	if n := cfg.Options.Loss.Negatives; n >= mc.Items-1 {
 		return nil, mc, ConfigError{fmt.Errorf("train: loss.negatives (--negatives) is %d, but %s has %d items: use fewer than %d", n, cfg.Data, mc.Items-1, mc.Items-1)}
 	}
-	model, err := BuildModel(mc, cfg.Seed)
+	model, err := models.Build(mc, cfg.Seed)
 	if err != nil {
 		return nil, mc, err
 	}
@@ -155,15 +141,17 @@ func newTrainer(ctx context.Context, cfg Config, data *Data, progress io.Writer,
 	return t, mc, nil
 }
 
-// LoadTrainData loads cfg.Data for training: for HLLM it also encodes the
-// item texts (EmbedItemTexts) and adds the items that have a text but no
-// interaction to the catalogue (WithTextItems).
-func LoadTrainData(ctx context.Context, cfg Config) (*Data, error) {
-	data, err := LoadData(ctx, cfg.Data)
-	if err != nil || cfg.Name != "hllm" {
-		return data, err
+// LoadTrainData loads cfg.Data for training: for HLLM it first encodes
+// the item texts with the embed-items pipeline on cfg.Runner
+// (embeditems.ForModel), then models.TrainSpec.LoadData adds the items
+// that have a text but no interaction to the catalogue.
+func LoadTrainData(ctx context.Context, cfg Config) (*transforms.Dataset, error) {
+	if cfg.Name == "hllm" {
+		if _, err := embeditems.ForModel(ctx, cfg.TrainSpec, cfg.Runner, cfg.Notes); err != nil {
+			return nil, err
+		}
 	}
-	return prepareHLLM(ctx, cfg, data)
+	return cfg.LoadData(ctx, cfg.Notes)
 }
 
 func validRows(rows []transforms.SequenceRow) []transforms.SequenceRow {
@@ -174,57 +162,4 @@ func validRows(rows []transforms.SequenceRow) []transforms.SequenceRow {
 		}
 	}
 	return out
-}
-
-// ResolveModelConfig is the model configuration cfg asks for on data:
-// the data's catalogue and max_seq_len (unless cfg sets one) and the side
-// features read from their files; for HLLM, the item text vectors (the
-// embed-items output: see EmbedItemTexts) and the items without training
-// rows. data needs its Summary and Vocabs only, and its Rows for HLLM.
-func ResolveModelConfig(ctx context.Context, cfg Config, data *Data) (ModelConfig, error) {
-	maxLen := cfg.MaxSeqLen
-	if maxLen == 0 {
-		maxLen = data.Summary.MaxSeqLen
-	}
-	mc := ModelConfig{Spec: cfg.ModelSpec, Items: data.Items(), MaxSeqLen: maxLen}
-	if mc.Name == "" {
-		mc.Name = "hstu"
-	}
-	if mc.Name == "hllm" {
-		if cfg.ItemSideFeatures != nil || cfg.UserSideFeatures != nil {
-			return mc, fmt.Errorf("train: model hllm takes no item_side_features or user_side_features: item_text describes its items")
-		}
-		dir, err := cfg.embeddingsDir()
-		if err != nil {
-			return mc, err
-		}
-		if t := cfg.ItemText; t.Trainable {
-			if encoderName(cfg.LLM.ModelName) != embeditems.EncoderHashed {
-				return mc, fmt.Errorf("train: item_text.trainable needs the built-in encoder (llm_params.model_name: hashed-ngram), not %q", cfg.LLM.ModelName)
-			}
-			mc.TextBuckets = cmp.Or(t.Buckets, DefaultTextBuckets)
-			if mc.ItemBuckets, err = itemBuckets(ctx, dir, data, mc.TextBuckets); err != nil {
-				return mc, err
-			}
-		} else if mc.Text, mc.TextDim, err = textTable(ctx, dir, data); err != nil {
-			return mc, err
-		}
-		mc.NoID = untrainedItems(data.Rows, mc.Items)
-		return mc, nil
-	}
-	if sf := cfg.ItemSideFeatures; sf != nil {
-		names, cats, err := ItemCategories(ctx, *sf, data.ItemVocab())
-		if err != nil {
-			return mc, err
-		}
-		mc.Categories, mc.CategoryNames, mc.ItemCategories = len(names), names, cats
-	}
-	if sf := cfg.UserSideFeatures; sf != nil {
-		names, lists, err := UserFeatures(ctx, *sf, data.Vocabs["user_id"])
-		if err != nil {
-			return mc, err
-		}
-		mc.UserFeatures, mc.UserFeatureNames, mc.UserFeatureLists = len(names), names, lists
-	}
-	return mc, nil
 }

@@ -26,3 +26,18 @@ type EmbeddingRow struct {
 func LoadEmbeddings(ctx context.Context, out string) ([]EmbeddingRow, error) {
 	return transforms.LoadTable[EmbeddingRow](ctx, transforms.JoinPath(out, EmbeddingsTable))
 }
+
+// EncoderHashed names the built-in HashedNGram encoder where an encoder is
+// chosen by name (embed-items --encoder, llm_params.model_name).
+const EncoderHashed = "hashed"
+
+// EncoderName maps llm_params.model_name to an embed-items encoder name:
+// the built-in hashed n-gram encoder for "", "hashed" and "hashed-ngram",
+// else the name itself (a BERT or LLaMA folder).
+func EncoderName(modelName string) string {
+	switch modelName {
+	case "", "hashed", "hashed-ngram":
+		return EncoderHashed
+	}
+	return modelName
+}

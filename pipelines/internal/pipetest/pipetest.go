@@ -55,12 +55,12 @@ func MakeData(tb testing.TB, dir string, users, items, minLength int) string {
 // returns its checkpoint.
 func TrainModel(tb testing.TB, data, modelPath string) string {
 	tb.Helper()
-	res, err := train.Run(context.Background(), train.Config{
-		Data:      data,
-		ModelSpec: models.Spec{Name: "hstu", Transformer: hstu.TransformerParams{NumLayers: 1, NumHeads: 1, HiddenSize: 16}},
+	res, err := train.Run(context.Background(), train.Config{TrainSpec: models.TrainSpec{
+		Data: data,
+		Spec: models.Spec{Name: "hstu", Transformer: hstu.TransformerParams{NumLayers: 1, NumHeads: 1, HiddenSize: 16}},
 		Options: trainer.Options{Epochs: 2, BatchSize: 64, EarlyStopPatience: -1, Seed: 3, ModelPath: modelPath,
 			Loss: sequential.LossConfig{Negatives: 16}, Optimizer: trainer.OptimizerParams{LR: 5e-3}},
-	}, nil, nil)
+	}}, nil, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -1,84 +1,23 @@
-package train
+package models
 
 import (
 	"context"
 	"fmt"
-	"io"
 	"slices"
 
 	"github.com/genrec/genrec/features"
 	"github.com/genrec/genrec/models/hllm/itemtext"
-	"github.com/genrec/genrec/pipelines/embeditems"
 	"github.com/genrec/genrec/transforms"
 )
 
-// encoderName maps llm_params.model_name to embed-items' encoder: the
-// built-in hashed n-gram encoder by default, else a BERT folder.
-func encoderName(modelName string) string {
-	switch modelName {
-	case "", "hashed", "hashed-ngram":
-		return embeditems.EncoderHashed
-	}
-	return modelName
-}
-
-// embeddingsDir is where the item text vectors are written and read.
-func (c Config) embeddingsDir() (string, error) {
-	t := c.ItemText
-	switch {
-	case t == nil || t.Items == "":
-		return "", fmt.Errorf("train: model hllm needs item_text.items, an item metadata file with titles (movies.csv, u.item, movies.dat)")
-	case t.Embeddings != "":
-		return t.Embeddings, nil
-	case c.ModelPath != "":
-		return transforms.JoinPath(c.ModelPath, "item_text"), nil
-	}
-	return "", fmt.Errorf("train: model hllm needs item_text.embeddings or model_path: a folder for the item text vectors")
-}
-
-// EmbedItemTexts runs the embed-items pipeline for an HLLM config: every
-// item of item_text.items is encoded with llm_params.model_name, reusing
-// the vectors of texts that did not change since the last run. It
-// returns the output folder.
-func EmbedItemTexts(ctx context.Context, cfg Config, progress io.Writer) (string, error) {
-	dir, err := cfg.embeddingsDir()
-	if err != nil {
-		return "", err
-	}
-	t := cfg.ItemText
-	res, err := embeditems.Run(ctx, embeditems.Config{Items: t.Items, Format: t.Format, Tags: t.Tags, MaxTags: t.MaxTags,
-		Template: t.Template, Encoder: encoderName(cfg.LLM.ModelName), Dim: t.Dim, Pooling: t.Pooling, Out: dir}, cfg.Runner)
-	if err != nil {
-		return "", fmt.Errorf("train: item texts: %w", err)
-	}
-	if progress != nil {
-		fmt.Fprintf(progress, "item texts: %d items (%d encoded, %d reused) with %s in %s\n", res.Rows, res.Encoded, res.Reused, res.Encoder, dir)
-	}
-	return dir, nil
-}
-
-// prepareHLLM encodes the item texts (EmbedItemTexts) and adds the items
-// that have a text but no interaction to data's catalogue.
-func prepareHLLM(ctx context.Context, cfg Config, data *Data) (*Data, error) {
-	dir, err := EmbedItemTexts(ctx, cfg, cfg.Notes)
-	if err != nil {
-		return nil, err
-	}
-	data, added, err := WithTextItems(ctx, data, dir)
-	if err != nil {
-		return nil, err
-	}
-	if cfg.Notes != nil && added > 0 {
-		fmt.Fprintf(cfg.Notes, "catalogue: %d items with a text but no interaction added (ids %d..%d); they are ranked from their text\n", added, data.Items()-added, data.Items()-1)
-	}
-	return data, nil
-}
+// HLLM's item texts as a model configuration reads them: the
+// embed-items output table (itemtext.EmbeddingsTable) in catalogue ids.
 
 // catalogueTexts reads the item-text table of dir and returns its row for
 // each catalogue id of data (nil for id 0 and items without a text). When
 // most catalogue items have none, the files do not belong together and it
 // is an error.
-func catalogueTexts(ctx context.Context, dir string, data *Data) ([]*itemtext.EmbeddingRow, error) {
+func catalogueTexts(ctx context.Context, dir string, data *transforms.Dataset) ([]*itemtext.EmbeddingRow, error) {
 	rows, err := itemtext.LoadEmbeddings(ctx, dir)
 	if err != nil {
 		return nil, fmt.Errorf("train: item texts: %w", err)
@@ -103,7 +42,7 @@ func catalogueTexts(ctx context.Context, dir string, data *Data) ([]*itemtext.Em
 
 // textTable reads the item text vectors of dir into a catalogue x dim
 // table in data's item ids; items without a text keep a zero vector.
-func textTable(ctx context.Context, dir string, data *Data) ([]float32, int, error) {
+func textTable(ctx context.Context, dir string, data *transforms.Dataset) ([]float32, int, error) {
 	byID, err := catalogueTexts(ctx, dir, data)
 	if err != nil {
 		return nil, 0, err
@@ -129,13 +68,10 @@ func textTable(ctx context.Context, dir string, data *Data) ([]float32, int, err
 	return table, dim, nil
 }
 
-// DefaultTextBuckets is the trainable encoder's bucket count by default.
-const DefaultTextBuckets = 1 << 15
-
 // itemBuckets reads the item texts of dir and returns each catalogue
 // item's hashed n-gram buckets (itemtext.HashedNGram.Features), the
 // trainable encoder's input.
-func itemBuckets(ctx context.Context, dir string, data *Data, buckets int) ([][]int32, error) {
+func itemBuckets(ctx context.Context, dir string, data *transforms.Dataset, buckets int) ([][]int32, error) {
 	byID, err := catalogueTexts(ctx, dir, data)
 	if err != nil {
 		return nil, err
@@ -181,7 +117,7 @@ func untrainedItems(rows []transforms.SequenceRow, items int) []int32 {
 // items with a text but no interaction (a new film in movies.csv), which
 // HLLM ranks from their text. It also returns how many it added; data
 // itself is not changed.
-func WithTextItems(ctx context.Context, data *Data, dir string) (*Data, int, error) {
+func WithTextItems(ctx context.Context, data *transforms.Dataset, dir string) (*transforms.Dataset, int, error) {
 	rows, err := itemtext.LoadEmbeddings(ctx, dir)
 	if err != nil {
 		return nil, 0, fmt.Errorf("train: item texts: %w", err)

@@ -1,4 +1,4 @@
-package train_test
+package models_test
 
 import (
 	"context"
@@ -10,26 +10,27 @@ import (
 
 	"github.com/genrec/genrec/features"
 
+	"github.com/genrec/genrec/models"
 	"github.com/genrec/genrec/models/hstu"
-	"github.com/genrec/genrec/pipelines/train"
+	"github.com/genrec/genrec/transforms"
 )
 
 func TestModelConfigRoundTrip(t *testing.T) {
-	c := train.ModelConfig{Spec: train.ModelSpec{Name: "hstu", Transformer: hstu.TransformerParams{NumLayers: 2, NumHeads: 1, HiddenSize: 8},
+	c := models.Config{Spec: models.Spec{Name: "hstu", Transformer: hstu.TransformerParams{NumLayers: 2, NumHeads: 1, HiddenSize: 8},
 		Hierarchical: hstu.HierarchicalParams{Level1WindowSize: 4}}, Items: 10, MaxSeqLen: 6}
-	got, err := train.ParseModelConfig(c.JSON())
+	got, err := models.ParseConfig(c.JSON())
 	if err != nil || got.Transformer != c.Transformer || got.Hierarchical != c.Hierarchical || got.Items != 10 || got.MaxSeqLen != 6 {
 		t.Fatalf("round trip: %+v, %v; want %+v", got, err, c)
 	}
 	for _, name := range []string{"hstu", "sasrec"} {
 		c.Name = name
-		m, err := train.BuildModel(c, 1)
+		m, err := models.Build(c, 1)
 		if err != nil || m.Name() != name || m.ItemTable().Rows() != 10 || m.MaxLen() != 6 {
 			t.Errorf("BuildModel(%s) = %v, %v", name, m, err)
 		}
 	}
 	c.Name = "gpt"
-	if _, err := train.BuildModel(c, 1); err == nil || !strings.Contains(err.Error(), "unknown model \"gpt\"") {
+	if _, err := models.Build(c, 1); err == nil || !strings.Contains(err.Error(), "unknown model \"gpt\"") {
 		t.Errorf("unknown model: err = %v", err)
 	}
 }
@@ -39,7 +40,7 @@ func TestLoadDataErrors(t *testing.T) {
 		{"", "no data folder"},
 		{t.TempDir(), "is not a finished preprocess output (run genrec preprocess first)"},
 	} {
-		if _, err := train.LoadData(context.Background(), tc.dir); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, err := transforms.LoadDataset(context.Background(), tc.dir); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("LoadData(%q): err = %v, want %q", tc.dir, err, tc.want)
 		}
 	}
@@ -50,7 +51,7 @@ func TestItemCategories(t *testing.T) {
 	path := filepath.Join(dir, "movies.csv")
 	os.WriteFile(path, []byte("movieId,title,genres\n10,A (1999),Drama|Comedy\n20,B (2001),Drama\n99,Not in data (2000),Horror\n"), 0o644)
 	items := features.BuildVocab("item_id", map[string]int64{"10": 5, "20": 3, "30": 1}, 1)
-	names, cats, err := train.ItemCategories(context.Background(), train.SideFile{File: path}, items)
+	names, cats, err := models.ItemCategories(context.Background(), models.SideFile{File: path}, items)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,10 +64,10 @@ func TestItemCategories(t *testing.T) {
 	}
 	bad := filepath.Join(dir, "u.item")
 	os.WriteFile(bad, []byte("1|x\n"), 0o644)
-	if _, _, err := train.ItemCategories(context.Background(), train.SideFile{File: bad}, items); err == nil || !strings.Contains(err.Error(), "u.item:1") {
+	if _, _, err := models.ItemCategories(context.Background(), models.SideFile{File: bad}, items); err == nil || !strings.Contains(err.Error(), "u.item:1") {
 		t.Errorf("malformed file: err = %v, want it to name u.item:1", err)
 	}
-	if _, _, err := train.ItemCategories(context.Background(), train.SideFile{File: filepath.Join(dir, "nope.csv")}, items); err == nil {
+	if _, _, err := models.ItemCategories(context.Background(), models.SideFile{File: filepath.Join(dir, "nope.csv")}, items); err == nil {
 		t.Error("missing file: no error")
 	}
 }
@@ -75,7 +76,7 @@ func TestUserFeatures(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "u.user")
 	os.WriteFile(path, []byte("1|24|M|technician|85711\n2|53|F|other|94043\n7|57|M|administrator|91344\n"), 0o644)
 	users := features.BuildVocab("user_id", map[string]int64{"1": 9, "2": 5, "3": 1}, 1)
-	names, lists, err := train.UserFeatures(context.Background(), train.SideFile{File: path}, users)
+	names, lists, err := models.UserFeatures(context.Background(), models.SideFile{File: path}, users)
 	if err != nil {
 		t.Fatal(err)
 	}

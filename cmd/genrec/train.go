@@ -449,7 +449,9 @@ func warnTrainSetup(ctx context.Context, stderr io.Writer, cfg train.Config, sub
 	}
 	if cfg.Resume {
 		last := transforms.JoinPath(cfg.ModelPath, sub, "last.ckpt")
-		if _, err := transforms.ReadFile(ctx, last); err != nil {
+		// A size query, not a read: the run itself decodes last.ckpt once. An
+		// unreadable one is the run's error to report (it never starts fresh).
+		if ok, err := transforms.Exists(ctx, last); err == nil && !ok {
 			fmt.Fprintf(stderr, "genrec: --resume: no %s to resume from; starting fresh\n", last)
 		}
 	}

@@ -237,7 +237,11 @@ func start(ctx context.Context, cfg Config, data *transforms.Dataset, rc runConf
 		return nil, false, fmt.Errorf("distributed: %w", err)
 	}
 	lastPath := transforms.JoinPath(dir, "last.ckpt")
-	if _, err := transforms.ReadFile(ctx, lastPath); err == nil {
+	found, err := transforms.Exists(ctx, lastPath)
+	if err != nil {
+		return nil, false, fmt.Errorf("distributed: %w", err) // unreadable is not absent: never start over it
+	}
+	if found {
 		last, err := export.LoadCheckpoint(ctx, lastPath)
 		if err != nil {
 			return nil, false, err

@@ -1,11 +1,15 @@
 package runners
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core"
@@ -238,4 +242,39 @@ func RegisterFlags(fs *pflag.FlagSet) *Options {
 		"(DOCKER, PROCESS, EXTERNAL, Dataflow): GOOS=linux GOARCH=amd64 go build -o bin/genrec-linux-amd64 ./cmd/genrec")
 	fs.BoolVar(&o.DryRun, "dry_run", false, "Dataflow: build the job and print it instead of submitting it (needs no credentials)")
 	return o
+}
+
+// ValidatePaths checks the files a job names against where its workers
+// run; paths maps a flag (or config key) to the paths it gave. Dataflow's
+// workers cannot read this machine's files, so they must be on gs:// (a
+// dry run reads nothing and skips the check); workers started outside
+// this process (DOCKER, PROCESS, EXTERNAL) resolve a relative path in the
+// job server's working folder, so they need absolute paths or gs://. Both
+// kinds of workers also need --worker_binary: the SDK would otherwise
+// cross-compile the running program itself, with cgo off, which genrec
+// cannot be built without (export/onnx). Each error names the flag to fix.
+// Call it after Validate.
+func (o Options) ValidatePaths(paths map[string][]string) error {
+	o = o.withDefaults()
+	dataflow := o.Runner == Dataflow && !o.DryRun
+	remote := o.EnvironmentType == Docker || o.EnvironmentType == Process || o.EnvironmentType == External
+	if o.WorkerBinary == "" && (dataflow || remote) {
+		return fmt.Errorf("--worker_binary is required when the workers are not this process (--runner=%s --environment_type=%s): "+
+			"build genrec for them with: GOOS=linux GOARCH=amd64 go build -o bin/genrec-linux-amd64 ./cmd/genrec",
+			o.Runner, cmp.Or(o.EnvironmentType, Docker))
+	}
+	for _, flag := range slices.Sorted(maps.Keys(paths)) {
+		for _, p := range paths[flag] {
+			switch {
+			case p == "": // not given: the command says if it needs one
+			case strings.HasPrefix(p, "gs://"):
+			case dataflow:
+				return fmt.Errorf("%s %s: Dataflow workers read and write Cloud Storage, not this machine: want gs://bucket/...", flag, p)
+			case remote && !filepath.IsAbs(p):
+				return fmt.Errorf("%s %s: workers outside this process (--environment_type=%s) do not share its working folder: give an absolute path, or gs://",
+					flag, p, o.EnvironmentType)
+			}
+		}
+	}
+	return nil
 }

@@ -131,3 +131,41 @@ func TestRegisterFlags(t *testing.T) {
 		}
 	})
 }
+
+// ValidatePaths refuses, naming the flag, what workers outside this
+// process could not read, and the missing worker binary they would need.
+func TestValidatePaths(t *testing.T) {
+	worker := "/opt/genrec-linux-amd64"
+	df := dataflowOpts()
+	dfWorker := df
+	dfWorker.WorkerBinary = worker
+	dryRun := df
+	dryRun.DryRun = true
+	flink := runners.Options{Runner: "flink", Endpoint: "localhost:8099"}
+	docker := flink
+	docker.EnvironmentType, docker.WorkerBinary = "docker", worker
+	for _, tc := range []struct {
+		name  string
+		opt   runners.Options
+		paths map[string][]string
+		want  string // "" = valid; else a substring of the error
+	}{
+		{"prism, relative paths", runners.Options{}, map[string][]string{"--data": {"out/beauty"}}, ""},
+		{"flink loopback, relative paths", flink, map[string][]string{"--data": {"out/beauty"}}, ""},
+		{"dataflow without worker binary", df, nil, "--worker_binary"},
+		{"dataflow, local file", dfWorker, map[string][]string{"--data": {"gs://b/data"}, "--out": {"out/eval"}}, "--out out/eval: Dataflow workers"},
+		{"dataflow, gs:// and unset", dfWorker, map[string][]string{"--data": {"gs://b/data"}, "--out": {""}}, ""},
+		{"dataflow dry run reads nothing", dryRun, map[string][]string{"--data": {"out/beauty"}}, ""},
+		{"docker without worker binary", runners.Options{Runner: "flink", Endpoint: "localhost:8099", EnvironmentType: "DOCKER"}, nil, "--worker_binary"},
+		{"docker, relative path", docker, map[string][]string{"--checkpoint": {"/abs/best.ckpt"}, "--data": {"out/beauty"}}, "--data out/beauty: workers outside this process (--environment_type=DOCKER)"},
+		{"docker, absolute path", docker, map[string][]string{"--data": {"/abs/beauty"}}, ""},
+	} {
+		err := tc.opt.ValidatePaths(tc.paths)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: %v, want no error", tc.name, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: %v, want an error with %q", tc.name, err, tc.want)
+		}
+	}
+}

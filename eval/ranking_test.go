@@ -247,3 +247,28 @@ func checkReport(t *testing.T, ranks []eval.UserRank, ks []int, rep eval.Report)
 		t.Errorf("AUC: got %v, want %v", rep.AUC, auc)
 	}
 }
+
+// Near tolerates the last bits a different summation order changes, and
+// nothing more.
+func TestReportNear(t *testing.T) {
+	a := eval.Report{Users: 3, Ks: []int{10}, HR: []float64{0.5}, NDCG: []float64{0.25}, MRR: 0.2, AUC: 0.75}
+	b := a
+	b.NDCG = []float64{0.25 + 3e-16}
+	if !a.Near(b, 1e-9) || !a.Near(a, 0) {
+		t.Errorf("%v and %v are not near", a, b)
+	}
+	for _, edit := range []func(*eval.Report){
+		func(r *eval.Report) { r.NDCG = []float64{0.2501} },
+		func(r *eval.Report) { r.HR = []float64{0.51} },
+		func(r *eval.Report) { r.AUC = 0.76 },
+		func(r *eval.Report) { r.MRR = 0.3 },
+		func(r *eval.Report) { r.Users = 4 },
+		func(r *eval.Report) { r.Ks, r.HR, r.NDCG = []int{20}, []float64{0.5}, []float64{0.25} },
+	} {
+		c := a
+		edit(&c)
+		if a.Near(c, 1e-9) {
+			t.Errorf("%v is near %v", c, a)
+		}
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -56,6 +58,24 @@ func (r Report) Map() map[string]float64 {
 		m["NDCG@"+strconv.Itoa(k)] = r.NDCG[i]
 	}
 	return m
+}
+
+// Near reports whether r and o rank the same users at the same cut-offs
+// with every metric within tol of the other's. Reports of one model
+// differ in the last bits when their per-user sums ran in another order
+// (a pipeline combines bundles as they come): compare them with Near and
+// a tol such as 1e-9, not ==.
+func (r Report) Near(o Report, tol float64) bool {
+	if r.Users != o.Users || !slices.Equal(r.Ks, o.Ks) || len(r.HR) != len(o.HR) || len(r.NDCG) != len(o.NDCG) {
+		return false
+	}
+	near := func(a, b float64) bool { return math.Abs(a-b) <= tol }
+	for i := range r.HR {
+		if !near(r.HR[i], o.HR[i]) || !near(r.NDCG[i], o.NDCG[i]) {
+			return false
+		}
+	}
+	return near(r.MRR, o.MRR) && near(r.AUC, o.AUC)
 }
 
 // MarshalJSON writes the report as one flat object, in the order Users,

@@ -13,9 +13,8 @@ import (
 
 func newEvaluateCmd() *cobra.Command {
 	var (
-		cfg      train.EvalConfig
+		cfg      evaluate.Config
 		pipeline bool
-		out      string
 		ropt     *runners.Options
 	)
 	cmd := &cobra.Command{
@@ -26,11 +25,13 @@ held-out item of --split against the whole catalogue, items already in the
 user's history masked (DESIGN.md's protocol). Ties count against the model.
 On a ranking folder (task: ranking) it prints AUC, GAUC and log loss.
 
-With --pipeline it runs as a Beam pipeline on the runner the --runner flags
-choose (prism by default; see docs/RUNNING.md): the same figures, plus
-metrics.json and a per-user metrics.parquet under --out.`,
+It runs as a Beam pipeline (per-user ranks in DoFns) on the runner the
+--runner flags choose: prism in this process by default, Flink or Dataflow
+for a large catalogue (see docs/RUNNING.md). Besides printing the figures
+it writes metrics.json and a per-user metrics.parquet under --out, each
+published atomically.`,
 		Example: `  genrec evaluate --data out/beauty --checkpoint out/beauty/hstu/best.ckpt
-  genrec evaluate --data out/beauty --checkpoint out/beauty/hstu/best.ckpt --pipeline --out out/beauty/eval
+  genrec evaluate --data out/beauty --checkpoint out/beauty/hstu/best.ckpt --out out/beauty/eval
   genrec evaluate --data out/beauty --checkpoint out/beauty/hstu/best.ckpt --split valid --ks 5,10,20`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -44,7 +45,7 @@ metrics.json and a per-user metrics.parquet under --out.`,
 				return usageError{fmt.Errorf("--split %q: use valid or test (train or all on a ranking folder)", cfg.Split)}
 			}
 			if task, err := train.Task(cmd.Context(), cfg.Data); err == nil && task == preprocess.TaskRanking {
-				rep, err := train.EvaluateRanking(cmd.Context(), cfg)
+				rep, err := train.EvaluateRanking(cmd.Context(), train.EvalConfig{Data: cfg.Data, Checkpoint: cfg.Checkpoint, Split: cfg.Split})
 				if err != nil {
 					return missingIsUsage(err)
 				}
@@ -52,25 +53,19 @@ metrics.json and a per-user metrics.parquet under --out.`,
 					cfg.Split, rep.AUC, rep.GAUC, rep.LogLoss, rep.N, rep.GAUCUsers)
 				return nil
 			}
-			if pipeline {
-				opt, err := runnerOptions(ropt, map[string][]string{"--data": {cfg.Data}, "--checkpoint": {cfg.Checkpoint}, "--out": {out}})
-				if err != nil {
-					return err
-				}
-				ecfg := evaluate.Config{Data: cfg.Data, Checkpoint: cfg.Checkpoint, Split: cfg.Split, Ks: cfg.Ks, Out: out}
-				rep, err := evaluate.Run(cmd.Context(), ecfg, opt)
-				if err != nil {
-					return missingIsUsage(err)
-				}
-				printReport(cmd.OutOrStdout(), cfg.Split, rep)
-				fmt.Fprintf(cmd.OutOrStdout(), "metrics.json and per-user metrics.parquet in %s\n", ecfg.WithDefaults().Out)
-				return nil
+			if cfg.Split != "valid" && cfg.Split != "test" {
+				return usageError{fmt.Errorf("--split %q: use valid or test (train and all are for ranking folders)", cfg.Split)}
 			}
-			rep, err := train.Evaluate(cmd.Context(), cfg)
+			opt, err := runnerOptions(ropt, map[string][]string{"--data": {cfg.Data}, "--checkpoint": {cfg.Checkpoint}, "--out": {cfg.Out}})
+			if err != nil {
+				return err
+			}
+			rep, err := evaluate.Run(cmd.Context(), cfg, opt)
 			if err != nil {
 				return missingIsUsage(err)
 			}
 			printReport(cmd.OutOrStdout(), cfg.Split, rep)
+			fmt.Fprintf(cmd.OutOrStdout(), "metrics.json and per-user metrics.parquet in %s\n", cfg.WithDefaults().Out)
 			return nil
 		},
 	}
@@ -78,15 +73,13 @@ metrics.json and a per-user metrics.parquet under --out.`,
 	cmd.Flags().StringVar(&cfg.Checkpoint, "checkpoint", "", "checkpoint file (best.ckpt or last.ckpt)")
 	cmd.Flags().StringVar(&cfg.Split, "split", "test", "valid or test")
 	cmd.Flags().IntSliceVar(&cfg.Ks, "ks", []int{10, 50, 200}, "cut-offs for HR@K and NDCG@K")
-	cmd.Flags().BoolVar(&pipeline, "pipeline", false, "run as a Beam pipeline on --runner (per-user ranks in DoFns; writes metrics.json and metrics.parquet to --out)")
-	cmd.Flags().StringVar(&out, "out", "", "with --pipeline: output folder (default: <checkpoint folder>/eval-<split>)")
+	cmd.Flags().StringVar(&cfg.Out, "out", "", "output folder of metrics.json and metrics.parquet (default: <checkpoint folder>/eval-<split>)")
+	cmd.Flags().BoolVar(&pipeline, "pipeline", false, "")
+	cmd.Flags().MarkDeprecated("pipeline", "evaluate always runs as a Beam pipeline now (prism in process unless --runner says otherwise); the flag does nothing and goes in the next release")
 	ropt = addRunnerFlags(cmd.Flags())
 	return cmd
 }
 
-// checkKs returns a usage error naming --ks unless every cut-off is
-// positive and none repeats (a cut-off of 0 or less used to reach the metric
-// code and panic).
 func checkKs(ks []int) error {
 	if len(ks) == 0 {
 		return usageError{fmt.Errorf("--ks needs at least one cut-off, e.g. --ks 10,50")}

@@ -15,6 +15,7 @@ import (
 	"github.com/genrec/genrec/models/hllm"
 	"github.com/genrec/genrec/models/sequential"
 	"github.com/genrec/genrec/pipelines/distributed"
+	"github.com/genrec/genrec/pipelines/internal/pipetest"
 	"github.com/genrec/genrec/pipelines/train"
 	"github.com/genrec/genrec/runners"
 	"github.com/genrec/genrec/transforms"
@@ -194,7 +195,7 @@ func TestTwoShardsLearn(t *testing.T) {
 		}
 		ndcg[shards] = res.Valid.Map()["NDCG@10"]
 		if shards == 1 {
-			rep, err := train.Evaluate(ctx, train.EvalConfig{Data: data, Checkpoint: filepath.Join(dir, "round-000.ckpt"), Split: transforms.SplitValid, Ks: []int{10}})
+			rep, err := pipetest.EvaluateErr(data, filepath.Join(dir, "round-000.ckpt"), transforms.SplitValid, []int{10})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -7,14 +7,14 @@ import (
 	"testing"
 
 	"github.com/genrec/genrec/pipelines/evaluate"
+	"github.com/genrec/genrec/pipelines/internal/pipetest"
 	"github.com/genrec/genrec/pipelines/preprocess"
-	"github.com/genrec/genrec/pipelines/train"
 	"github.com/genrec/genrec/runners"
 )
 
 // BenchmarkEvaluate measures users/s of the Beam pipeline on prism (job
 // submission, reading Parquet, one shuffle, ranking, writing the outputs)
-// against the in-process train.Evaluate (reading the same folder and
+// against the in-memory reference pipetest.Evaluate (reading the same folder and
 // checkpoint, ranking), on synthetic data sets of 1,000 items and a ladder
 // of users, with an untrained 2-layer HSTU of width 64 (the speed does not
 // depend on the weights). Run it briefly:
@@ -42,7 +42,7 @@ func BenchmarkEvaluate(b *testing.B) {
 		})
 		b.Run(fmt.Sprintf("users=%d/in-process", users), func(b *testing.B) {
 			for b.Loop() {
-				if _, err := train.Evaluate(ctx, train.EvalConfig{Data: data, Checkpoint: ckpt}); err != nil {
+				if _, err := pipetest.EvaluateErr(data, ckpt, "", nil); err != nil {
 					b.Fatal(err)
 				}
 			}

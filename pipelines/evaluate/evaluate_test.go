@@ -25,7 +25,6 @@ import (
 	"github.com/genrec/genrec/pipelines/evaluate"
 	"github.com/genrec/genrec/pipelines/internal/pipetest"
 	"github.com/genrec/genrec/pipelines/preprocess"
-	"github.com/genrec/genrec/pipelines/train"
 	"github.com/genrec/genrec/runners"
 	"github.com/genrec/genrec/transforms"
 )
@@ -72,9 +71,10 @@ func fixture(t *testing.T) (data, checkpoint string) {
 // floating-point sums may differ.
 const tol = 1e-9
 
-// The pipeline must give the numbers of the in-process train.Evaluate on
-// the same data and checkpoint, and per user the ranks of sequential.Rank.
-func TestRunMatchesInProcess(t *testing.T) {
+// The pipeline must give the numbers of the in-memory reference
+// (pipetest.Evaluate) on the same data and checkpoint, and per user the
+// ranks of sequential.Rank.
+func TestRunMatchesInMemory(t *testing.T) {
 	data, ckpt := fixture(t)
 	ctx := context.Background()
 	rows, err := transforms.LoadTable[transforms.SequenceRow](ctx, transforms.JoinPath(data, transforms.TableSequences))
@@ -102,7 +102,7 @@ func TestRunMatchesInProcess(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want, err := train.Evaluate(ctx, train.EvalConfig{Data: data, Checkpoint: ckpt, Split: tc.split, Ks: tc.ks})
+			want, err := pipetest.EvaluateErr(data, ckpt, tc.split, tc.ks)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -137,25 +137,13 @@ func cmpOr(s, def string) string {
 
 func checkReport(t *testing.T, got, want eval.Report) {
 	t.Helper()
-	near := func(a, b []float64) bool {
-		if len(a) != len(b) {
-			return false
-		}
-		for i := range a {
-			if math.Abs(a[i]-b[i]) > tol {
-				return false
-			}
-		}
-		return true
-	}
-	if got.Users != want.Users || !slices.Equal(got.Ks, want.Ks) || !near(got.HR, want.HR) || !near(got.NDCG, want.NDCG) ||
-		math.Abs(got.MRR-want.MRR) > tol || math.Abs(got.AUC-want.AUC) > tol {
-		t.Errorf("report:\n got %+v\nwant %+v (in-process)", got, want)
+	if !got.Near(want, tol) {
+		t.Errorf("report:\n got %+v\nwant %+v (in-memory reference)", got, want)
 	}
 	if want.Users < 100 || want.MRR <= 0 || want.MRR >= 1 {
 		t.Errorf("degenerate fixture: %+v", want)
 	}
-	t.Logf("in-process %+v", want)
+	t.Logf("in-memory reference %+v", want)
 }
 
 // checkUsers compares metrics.parquet with sequential.Rank row by row and

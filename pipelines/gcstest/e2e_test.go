@@ -16,6 +16,7 @@ import (
 	"github.com/genrec/genrec/models/sequential"
 	"github.com/genrec/genrec/models/trainer"
 	"github.com/genrec/genrec/pipelines/evaluate"
+	"github.com/genrec/genrec/pipelines/internal/pipetest"
 	"github.com/genrec/genrec/pipelines/preprocess"
 	"github.com/genrec/genrec/pipelines/recommend"
 	"github.com/genrec/genrec/pipelines/train"
@@ -113,9 +114,9 @@ func TestChainOnGCS(t *testing.T) {
 	if err != nil {
 		t.Fatalf("evaluate pipeline: %v", err)
 	}
-	want, err := train.Evaluate(ctx, train.EvalConfig{Data: data, Checkpoint: ckpt, Ks: ks})
+	want, err := pipetest.EvaluateErr(data, ckpt, "", ks)
 	if err != nil {
-		t.Fatalf("train.Evaluate: %v", err)
+		t.Fatalf("in-memory evaluation: %v", err)
 	}
 	checkReport(t, got, want)
 	if onDisk, err := evaluate.ReadReport(ctx, evalOut); err != nil {

@@ -24,6 +24,7 @@ const (
 	DataDir     = "data"
 	ModelDir    = "model"
 	MetricsFile = "metrics.json"
+	EvalDir     = "eval" // the evaluate pipeline's metrics.json and per-user metrics.parquet
 	RecsFile    = "recs.parquet"
 	ModelFile   = "model.onnx"
 )

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/genrec/genrec/eval"
+	"github.com/genrec/genrec/pipelines/evaluate"
 	"github.com/genrec/genrec/pipelines/preprocess"
 	"github.com/genrec/genrec/pipelines/train"
 	"github.com/genrec/genrec/transforms"
@@ -70,7 +71,10 @@ func runChain(ctx context.Context, cfg Config, res Result) (Result, error) {
 			return nil
 		}},
 		{"evaluate", func() error {
-			rep, err := train.Evaluate(ctx, train.EvalConfig{Data: data, Checkpoint: checkpoint, Ks: tcfg.Ks})
+			// The evaluate pipeline, on the runner the other steps use; its
+			// metrics.json and per-user metrics.parquet go under EvalDir.
+			rep, err := evaluate.Run(ctx, evaluate.Config{Data: data, Checkpoint: checkpoint, Ks: tcfg.Ks,
+				Out: transforms.JoinPath(part, EvalDir)}, cfg.Runner)
 			if err != nil {
 				return err
 			}

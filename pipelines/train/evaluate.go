@@ -11,7 +11,6 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
-	"github.com/genrec/genrec/eval"
 	"github.com/genrec/genrec/models"
 	"github.com/genrec/genrec/models/sequential"
 	"github.com/genrec/genrec/models/trainer"
@@ -36,32 +35,12 @@ func loadTrained(ctx context.Context, checkpoint, dataDir string) (sequential.Mo
 	return m, data.WithItems(v), nil
 }
 
-// EvalConfig says what Evaluate scores.
+// EvalConfig says what EvaluateRanking scores. (A sequential model's
+// checkpoint is evaluated by the Beam pipeline, pipelines/evaluate.)
 type EvalConfig struct {
-	Data       string // preprocess output folder
+	Data       string // a ranking preprocess output folder
 	Checkpoint string // a best.ckpt or last.ckpt
-	Split      string // valid or test (default test)
-	Ks         []int  // default 10, 50, 200
-	BatchSize  int
-}
-
-// Evaluate ranks the split's rows of cfg.Data with the checkpoint's model
-// (full catalogue, history masked) and returns the report.
-func Evaluate(ctx context.Context, cfg EvalConfig) (eval.Report, error) {
-	if cfg.Split == "" {
-		cfg.Split = transforms.SplitTest
-	}
-	if cfg.Split != transforms.SplitTest && cfg.Split != transforms.SplitValid {
-		return eval.Report{}, fmt.Errorf("train: split must be valid or test, got %q", cfg.Split)
-	}
-	if len(cfg.Ks) == 0 {
-		cfg.Ks = []int{10, 50, 200}
-	}
-	m, data, err := loadTrained(ctx, cfg.Checkpoint, cfg.Data)
-	if err != nil {
-		return eval.Report{}, err
-	}
-	return sequential.Evaluate(m, data.Rows, cfg.Split, cfg.Ks, cfg.BatchSize)
+	Split      string // train, valid, test (default) or all
 }
 
 // RecommendConfig says what Recommend writes.

@@ -5,6 +5,7 @@ package pipetest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"math/rand/v2"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/genrec/genrec/eval"
 	"github.com/genrec/genrec/export"
 	"github.com/genrec/genrec/features"
 	"github.com/genrec/genrec/models"
@@ -114,4 +116,39 @@ func SaveOtherItems(tb testing.TB, path, data string, maxLen, layers, d int) {
 	if err := ck.Save(ctx, path); err != nil {
 		tb.Fatal(err)
 	}
+}
+
+// Evaluate is the in-memory reference of the evaluate pipeline: it loads
+// the checkpoint and the data folder (the catalogue checked and extended
+// as models.CheckpointCatalogue says) and ranks split's rows with
+// sequential.Evaluate. Tests compare the pipeline with it, and use it
+// where they need a checkpoint's metrics.
+func Evaluate(tb testing.TB, data, checkpoint, split string, ks []int) eval.Report {
+	tb.Helper()
+	rep, err := EvaluateErr(data, checkpoint, split, ks)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return rep
+}
+
+// EvaluateErr is Evaluate returning its error.
+func EvaluateErr(data, checkpoint, split string, ks []int) (eval.Report, error) {
+	ctx := context.Background()
+	m, _, ck, err := models.Load(ctx, checkpoint)
+	if err != nil {
+		return eval.Report{}, err
+	}
+	d, err := transforms.LoadDataset(ctx, data)
+	if err != nil {
+		return eval.Report{}, err
+	}
+	v, err := models.CheckpointCatalogue(ck, checkpoint, d.ItemVocab(), data)
+	if err != nil {
+		return eval.Report{}, err
+	}
+	if len(ks) == 0 {
+		ks = []int{10, 50, 200}
+	}
+	return sequential.Evaluate(m, d.WithItems(v).Rows, cmp.Or(split, transforms.SplitTest), ks, 0)
 }

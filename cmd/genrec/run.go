@@ -45,8 +45,9 @@ writes each user's recommendations and exports the model to ONNX, under
 
   <root>/dt=YYYY-MM-DD/
     data/           preprocess output        model/        checkpoints, train log
-    metrics.json    test-split report        recs.parquet  top --k items per user
-    model.onnx      and model.items.parquet  _SUCCESS      written last (JSON)
+    metrics.json    test-split report        eval/         per-user metrics
+    recs/           top --k items per user   model.onnx    and model.items.parquet
+    _SUCCESS        written last (JSON)
 
 --root defaults to the config's preprocess out:, else out/runs (local or gs://).
 
@@ -84,7 +85,7 @@ Exit status:
 	fs.BoolVar(&f.force, "force", false, "redo a partition that is already done")
 	fs.StringVar(&f.partition, "partition", "dt", "partition key: folders are named KEY=YYYY-MM-DD")
 	fs.DurationVar(&f.lockTimeout, "lock-timeout", schedule.DefaultLockTimeout, "age past which another run's lock is stale and broken (0: never by age)")
-	fs.IntVar(&f.k, "k", 10, "recommended items per user in recs.parquet")
+	fs.IntVar(&f.k, "k", 10, "recommended items per user in recs/")
 	return cmd
 }
 

@@ -97,20 +97,27 @@ func TestTrainEvaluateRecommend(t *testing.T) {
 	if got, want := rep.Map()["NDCG@10"], test["NDCG@10"].(float64); math.Abs(got-want) > 1e-9 { // the pipeline sums users in another order
 		t.Errorf("evaluate NDCG@10 %.6f, train's metrics.json %.6f", got, want)
 	}
-	recs := filepath.Join(t.TempDir(), "recs.parquet")
-	if code := run(context.Background(), []string{"recommend", "--data", data, "--checkpoint", filepath.Join(model, "best.ckpt"), "--k", "5", "--out", recs}); code != 0 {
-		t.Fatalf("recommend exit %d", code)
-	}
-	rows, err := transforms.ReadParquetFile[train.RecommendationRow](context.Background(), recs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rows) != 300 {
-		t.Errorf("recommendations for %d users, want 300", len(rows))
-	}
-	for _, r := range rows {
-		if len(r.Items) != 5 || r.User == "" {
-			t.Fatalf("bad row %+v", r)
+	// recommend is the Beam pipeline: 5 rows per user of the 300; the old
+	// --pipeline is accepted with a deprecation note.
+	for _, extra := range [][]string{nil, {"--pipeline"}} {
+		recs := filepath.Join(t.TempDir(), "recs")
+		code, stderr := runCaptured(t, append([]string{"recommend", "--data", data, "--checkpoint", filepath.Join(model, "best.ckpt"), "--k", "5", "--out", recs}, extra...))
+		if code != 0 || (extra != nil) != strings.Contains(stderr, "--pipeline has been deprecated") {
+			t.Fatalf("recommend %v: exit %d, stderr %q", extra, code, stderr)
+		}
+		rows, err := transforms.LoadTable[recommend.Recommendation](context.Background(), recs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		users := map[string]int{}
+		for _, r := range rows {
+			if r.User == "" || r.Item == "" || r.Rank < 1 || r.Rank > 5 || r.Source != recommend.SourceModel {
+				t.Fatalf("bad row %+v", r)
+			}
+			users[r.User]++
+		}
+		if len(users) != 300 || len(rows) != 300*5 {
+			t.Errorf("recommend %v: %d rows for %d users, want 300 users x 5", extra, len(rows), len(users))
 		}
 	}
 	// Data-parallel rounds, each a Beam pipeline: two shards, one round.
@@ -137,14 +144,6 @@ func TestTrainEvaluateRecommend(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(evalOut, evaluate.MetricsTable)); err != nil {
 			t.Errorf("evaluate %v: no per-user table: %v", extra, err)
 		}
-	}
-	recsDir := filepath.Join(t.TempDir(), "recs")
-	if code := run(context.Background(), []string{"recommend", "--data", data, "--checkpoint", filepath.Join(model, "best.ckpt"), "--k", "5", "--out", recsDir, "--pipeline"}); code != 0 {
-		t.Fatalf("recommend --pipeline exit %d", code)
-	}
-	prow, err := transforms.LoadTable[recommend.Recommendation](context.Background(), recsDir)
-	if err != nil || len(prow) != 300*5 {
-		t.Errorf("recommend --pipeline: %d rows (err %v), want 300 users x 5", len(prow), err)
 	}
 	// Export: the ONNX file and the item table; with onnxruntime present,
 	// the file ranks the test split as the Go model does.
@@ -176,7 +175,7 @@ func TestTrainEvaluateRecommend(t *testing.T) {
 		{"evaluate", "--data", data},
 		{"evaluate", "--data", data, "--checkpoint", filepath.Join(model, "nope.ckpt")},
 		{"train", "--config", config, "--data", filepath.Join(model, "no-such-folder")},
-		{"recommend", "--data", data, "--checkpoint", filepath.Join(model, "best.ckpt"), "--out", recs, "--k", "0"},
+		{"recommend", "--data", data, "--checkpoint", filepath.Join(model, "best.ckpt"), "--out", filepath.Join(t.TempDir(), "recs"), "--k", "0"},
 	} {
 		if code := run(context.Background(), args); code != 2 {
 			t.Errorf("genrec %s: exit %d, want 2", strings.Join(args, " "), code)

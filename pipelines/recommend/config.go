@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/genrec/genrec/models"
 	"github.com/genrec/genrec/transforms"
@@ -15,6 +16,12 @@ type Config struct {
 	Data       string `yaml:"data"`       // preprocess output folder (local or gs://)
 	Checkpoint string `yaml:"checkpoint"` // a best.ckpt or last.ckpt (local or gs://)
 	K          int    `yaml:"k"`          // items per user; default 10
+	// Users, when set, is a file of user keys, one per line (local or
+	// gs://): only these users get recommendations, and a listed user
+	// without history in Data (a new user) gets the k most popular items of
+	// the training rows, scored by their share of the training
+	// interactions, with source "popular".
+	Users string `yaml:"users"`
 	// Out is the Parquet dataset folder the part files go to; default
 	// <checkpoint folder>/recommendations. Part files left there by an
 	// earlier run are replaced.
@@ -93,8 +100,47 @@ func (c Config) resolve(ctx context.Context) (resolved, error) {
 	if c.ModelVersion == "" {
 		c.ModelVersion = fmt.Sprintf("%s@epoch%d", c.Checkpoint, ck.Epoch)
 	}
+	if c.Users != "" {
+		if err := checkUsers(ctx, c.Users, c.Data); err != nil {
+			return resolved{}, err
+		}
+	}
 	if c.RunID == "" {
 		c.RunID = transforms.NewRunID()
 	}
 	return resolved{Config: c, items: items}, nil
+}
+
+// checkUsers reads the users file before anything runs: a file that lists
+// no user, or none of data's users (a header line, a binary file, another
+// data set), is an error, since every user would get the popularity
+// fallback.
+func checkUsers(ctx context.Context, path, data string) error {
+	b, err := transforms.ReadFile(ctx, path)
+	if err != nil {
+		return fmt.Errorf("recommend: users file: %w", err)
+	}
+	vs, err := transforms.LoadVocabs(ctx, data)
+	if err != nil {
+		return fmt.Errorf("recommend: %w", err)
+	}
+	users := vs["user_id"]
+	seen := map[string]bool{}
+	listed, known := 0, 0
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if u := strings.TrimSpace(line); u != "" && !seen[u] {
+			seen[u] = true
+			listed++
+			if users != nil && users.ID(u) > 0 {
+				known++
+			}
+		}
+	}
+	switch {
+	case listed == 0:
+		return fmt.Errorf("recommend: users file %s lists no user", path)
+	case known == 0:
+		return fmt.Errorf("recommend: none of the %d users in %s is a user of %s (a header line, a binary file, another data set?): every one would get the popularity fallback", listed, path, data)
+	}
+	return nil
 }

@@ -27,6 +27,7 @@ type Recommendation struct {
 	Item         string  `parquet:"item"`               // the item's original token
 	Score        float32 `parquet:"score"`              // cosine of user and item embeddings
 	ModelVersion string  `parquet:"model_version,dict"` // Config.ModelVersion
+	Source       string  `parquet:"source,dict"`        // SourceModel, or SourcePopular for a listed user without history
 }
 
 // ItemVocab is the name of the item vocabulary in a vocab table.
@@ -143,8 +144,7 @@ func latest(rows []transforms.SequenceRow) transforms.SequenceRow {
 	return best
 }
 
-// flush predicts for the buffered users as sequential.Predict (which
-// train.Recommend calls) does, with the item table normalised once in
+// flush predicts for the buffered users as sequential.Predict does, with the item table normalised once in
 // Setup, and emits their rows.
 func (f *recommendFn) flush(ctx context.Context, emit func(Recommendation)) error {
 	if len(f.rows) == 0 {
@@ -164,7 +164,7 @@ func (f *recommendFn) flush(ctx context.Context, emit func(Recommendation)) erro
 			if id <= 0 || int(id) > len(f.tokens) {
 				return fmt.Errorf("recommend: user %q: item id %d has no token in %s's vocabulary", rec.UserKey, id, f.Data)
 			}
-			emit(Recommendation{User: rec.UserKey, Rank: int32(j + 1), Item: f.tokens[id-1], Score: rec.Scores[j], ModelVersion: f.ModelVersion})
+			emit(Recommendation{User: rec.UserKey, Rank: int32(j + 1), Item: f.tokens[id-1], Score: rec.Scores[j], ModelVersion: f.ModelVersion, Source: SourceModel})
 		}
 	}
 	users.Inc(ctx, int64(len(recs)))

@@ -27,12 +27,19 @@ func Pipeline(s beam.Scope, cfg Config) error {
 func build(s beam.Scope, cfg resolved) {
 	s = s.Scope("recommend")
 	rows := transforms.ReadSequences(s, transforms.JoinPath(cfg.Data, transforms.TableSequences))
-	Write(s, cfg.Out, cfg.TempDir(), TopK(s, rows, cfg.Config, cfg.items))
+	if cfg.Users == "" {
+		Write(s, cfg.Out, cfg.TempDir(), TopK(s, rows, cfg.Config, cfg.items))
+		return
+	}
+	listed, unknown := SelectUsers(s, cfg.Users, rows)
+	items, total := PopularItems(s, rows, cfg.K)
+	Write(s, cfg.Out, cfg.TempDir(), beam.Flatten(s, TopK(s, listed, cfg.Config, cfg.items), Fallback(s, cfg.Config, unknown, items, total)))
 }
 
 // Result is what Run reports.
 type Result struct {
 	Users        int64    // users recommended for
+	NewUsers     int64    // of them, listed users without history, given the popular items
 	Files        []string // the part files under Out
 	ModelVersion string   // as written in every row
 	Items        int      // the catalogue: a user gets at most this many less their history
@@ -66,9 +73,15 @@ func Run(ctx context.Context, cfg Config, ropt runners.Options) (Result, error) 
 	out := Result{ModelVersion: r.ModelVersion, Items: r.items - 1}
 	if res != nil {
 		for _, c := range res.Metrics().Query(func(sr metrics.SingleResult) bool {
-			return sr.Name() == "users" && sr.Namespace() == "genrec.recommend"
+			return sr.Namespace() == "genrec.recommend"
 		}).Counters() {
-			out.Users += c.Result()
+			switch c.Name() {
+			case "users":
+				out.Users += c.Result()
+			case "new_users":
+				out.Users += c.Result()
+				out.NewUsers += c.Result()
+			}
 		}
 	}
 	files, err := transforms.ExpandInputs(ctx, []string{transforms.JoinPath(r.Out, "part-*.parquet")})

@@ -21,9 +21,9 @@ import (
 
 	"github.com/genrec/genrec/export"
 	"github.com/genrec/genrec/features"
+	"github.com/genrec/genrec/pipelines/internal/pipetest"
 	"github.com/genrec/genrec/pipelines/preprocess"
 	"github.com/genrec/genrec/pipelines/recommend"
-	"github.com/genrec/genrec/pipelines/train"
 	"github.com/genrec/genrec/runners"
 	"github.com/genrec/genrec/transforms"
 )
@@ -81,26 +81,13 @@ func loadRows(t *testing.T, data string) []transforms.SequenceRow {
 	return rows
 }
 
-// inProcess runs train.Recommend and returns its rows by user.
-func inProcess(t *testing.T, data, ckpt string, k int) map[string]train.RecommendationRow {
-	t.Helper()
-	out := filepath.Join(t.TempDir(), "recs.parquet")
-	if _, err := train.Recommend(context.Background(), train.RecommendConfig{Data: data, Checkpoint: ckpt, K: k, Out: out}); err != nil {
-		t.Fatal(err)
-	}
-	rows, err := transforms.ReadParquetFile[train.RecommendationRow](context.Background(), out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := map[string]train.RecommendationRow{}
-	for _, r := range rows {
-		m[r.User] = r
-	}
-	return m
+// inProcess is the in-memory reference (pipetest.Recommend).
+func inProcess(t *testing.T, data, ckpt string, k int) map[string]pipetest.Recs {
+	return pipetest.Recommend(t, data, ckpt, k)
 }
 
 // The pipeline must recommend the items, with the scores, of the
-// in-process train.Recommend for every user that covers, and for the
+// in-memory reference (GenRecTrainer.Predict) for every user that covers, and for the
 // users it leaves out (no test row) K items outside their history.
 func TestRunMatchesInProcess(t *testing.T) {
 	data, ckpt := fixture(t)
@@ -151,7 +138,7 @@ func TestRunMatchesInProcess(t *testing.T) {
 				w, ok := want[user]
 				if !ok {
 					if hasTest[user] {
-						t.Fatalf("user %s has a test row but train.Recommend wrote nothing", user)
+						t.Fatalf("user %s has a test row but the reference wrote nothing", user)
 					}
 					extra++
 					checkOutsideHistory(t, user, recs, known[user], vocab, k)
@@ -238,7 +225,7 @@ func checkOutsideHistory(t *testing.T, user string, recs []recommend.Recommendat
 }
 
 // TopK, the pipeline's core, emits for the users with a test row the rows
-// of train.Recommend, whatever the batch size (so that both the
+// of the in-memory reference, whatever the batch size (so that both the
 // ProcessElement and the FinishBundle flushes run): the same items at the
 // same ranks, and the same scores up to scoreTol. Scores are compared with
 // a tolerance because a BLAS may sum a batch of one user in another order
@@ -259,9 +246,9 @@ func TestTopK(t *testing.T) {
 	const k = 4
 	var want []recommend.Recommendation
 	var wantKeys []any
-	for _, w := range inProcess(t, data, ckpt, k) {
+	for user, w := range inProcess(t, data, ckpt, k) {
 		for i := range w.Items {
-			r := recommend.Recommendation{User: w.User, Rank: int32(i + 1), Item: w.Items[i], Score: w.Scores[i], ModelVersion: "test"}
+			r := recommend.Recommendation{User: user, Rank: int32(i + 1), Item: w.Items[i], Score: w.Scores[i], ModelVersion: "test", Source: recommend.SourceModel}
 			want = append(want, r)
 			wantKeys = append(wantKeys, recKey(r))
 		}
@@ -379,4 +366,84 @@ func withVocab(t *testing.T, path string, v *features.Vocab) {
 	if err := ck.Save(context.Background(), path); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// With Users only the listed users are written: a known one gets the
+// model's items (as without Users), a new one the most popular items of
+// the training rows scored by their share, with source "popular"; a file
+// that lists none of the data's users is refused before anything runs.
+func TestRunUsers(t *testing.T) {
+	data, ckpt := fixture(t)
+	rows := loadRows(t, data)
+	a, b := rows[0].UserKey, rows[len(rows)-1].UserKey
+	dir := t.TempDir()
+	users := filepath.Join(dir, "users.txt")
+	os.WriteFile(users, []byte(a+"\n\n  "+b+"  \nnew-user-1\n"+a+"\n"), 0o644)
+	all := readOutput(t, runRecs(t, recommend.Config{Data: data, Checkpoint: ckpt, K: 5}))
+	out := filepath.Join(dir, "recs")
+	res, err := recommend.Run(context.Background(), recommend.Config{Data: data, Checkpoint: ckpt, K: 5, Users: users, Out: out}, runners.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := readOutput(t, out)
+	if len(got) != 3 || res.Users != 3 || res.NewUsers != 1 {
+		t.Fatalf("%d users written (Result: %d, %d new), want %s, %s and new-user-1", len(got), res.Users, res.NewUsers, a, b)
+	}
+	for _, u := range []string{a, b} {
+		if len(got[u]) != 5 || !slices.EqualFunc(got[u], all[u], func(x, y recommend.Recommendation) bool { return x == y }) {
+			t.Errorf("user %s: %+v, without --users %+v", u, got[u], all[u])
+		}
+		if got[u][0].Source != recommend.SourceModel {
+			t.Errorf("user %s: source %q", u, got[u][0].Source)
+		}
+	}
+	ids, shares := recommend.Popular(rows, 5)
+	vocab := itemVocab(t, data)
+	pop := got["new-user-1"]
+	if len(pop) != 5 {
+		t.Fatalf("new user: %+v, want the 5 most popular items", pop)
+	}
+	for i, r := range pop {
+		tok, _ := vocab.Token(ids[i])
+		if r.Item != tok || r.Score != shares[i] || r.Source != recommend.SourcePopular || r.Rank != int32(i+1) {
+			t.Errorf("new user rank %d: %+v, want item %s share %v from popular", i+1, r, tok, shares[i])
+		}
+	}
+	for _, tc := range []struct{ content, want string }{
+		{"nobody\nstranger\n", "none of the 2 users"},
+		{"\n \n", "lists no user"},
+	} {
+		bad := filepath.Join(t.TempDir(), "users.txt")
+		os.WriteFile(bad, []byte(tc.content), 0o644)
+		badOut := filepath.Join(t.TempDir(), "recs")
+		if _, err := recommend.Run(context.Background(), recommend.Config{Data: data, Checkpoint: ckpt, Users: bad, Out: badOut}, runners.Options{}); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("users file %q: err = %v, want %q", tc.content, err, tc.want)
+		}
+		if _, err := os.Stat(badOut); !os.IsNotExist(err) {
+			t.Errorf("a refused run wrote %s", badOut)
+		}
+	}
+}
+
+// Popular counts the train split's history items and targets: most
+// first, the lower id on a tie, padding dropped, scores their shares.
+func TestPopular(t *testing.T) {
+	rows := []transforms.SequenceRow{
+		{Split: transforms.SplitTrain, Items: []int64{0, 3, 2}, Target: 3},
+		{Split: transforms.SplitTrain, Items: []int64{2}, Target: 5},
+		{Split: transforms.SplitTest, Items: []int64{9, 9, 9}, Target: 9},
+	}
+	ids, shares := recommend.Popular(rows, 3)
+	if !slices.Equal(ids, []int64{2, 3, 5}) || !slices.Equal(shares, []float32{2. / 6, 2. / 6, 1. / 6}) {
+		t.Errorf("Popular = %v %v, want [2 3 5] [2/6 2/6 1/6]", ids, shares)
+	}
+}
+
+func runRecs(t *testing.T, cfg recommend.Config) string {
+	t.Helper()
+	cfg.Out = filepath.Join(t.TempDir(), "recs")
+	if _, err := recommend.Run(context.Background(), cfg, runners.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	return cfg.Out
 }

@@ -9,8 +9,9 @@
 //	  _LOCK               held while a run works on the partition
 //	  data/               preprocess output (sequences, vocab, summary.json)
 //	  model/              best.ckpt, last.ckpt, train_log.jsonl/.png, metrics.json
+//	  eval/               the evaluate pipeline's metrics.json and per-user metrics.parquet
 //	  metrics.json        test-split report of model/best.ckpt
-//	  recs.parquet        each user's top-K items
+//	  recs/               each user's top-K items (the recommend pipeline's part files)
 //	  model.onnx          the exported model, and model.items.parquet
 //	  _SUCCESS            written last, only when every step succeeded
 //	  _FAILED             written instead when a step failed

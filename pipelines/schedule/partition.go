@@ -25,7 +25,7 @@ const (
 	ModelDir    = "model"
 	MetricsFile = "metrics.json"
 	EvalDir     = "eval" // the evaluate pipeline's metrics.json and per-user metrics.parquet
-	RecsFile    = "recs.parquet"
+	RecsDir     = "recs" // the recommend pipeline's part files
 	ModelFile   = "model.onnx"
 )
 

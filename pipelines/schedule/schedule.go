@@ -40,7 +40,7 @@ type Config struct {
 	// LockTimeout is the age past which another run's lock is stale; 0 is
 	// DefaultLockTimeout, negative never.
 	LockTimeout time.Duration
-	// K is the items per user in recs.parquet (default 10).
+	// K is the items per user in recs/ (default 10).
 	K int
 	// Version is recorded in _SUCCESS ("" is the binary's module version).
 	Version string

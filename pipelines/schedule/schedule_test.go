@@ -197,7 +197,7 @@ func TestDailyRuns(t *testing.T) {
 		for _, want := range []string{
 			"data/summary.json", "data/sequences/part-00000-of-00001.parquet", "data/vocab/part-00000-of-00001.parquet",
 			"model/best.ckpt", "model/last.ckpt", "model/train_log.jsonl", "model/metrics.json",
-			"metrics.json", "recs.parquet", "model.onnx", "model.items.parquet", "_SUCCESS",
+			"metrics.json", "eval/metrics.json", "eval/metrics.parquet/part-00000-of-00001.parquet", "recs/part-00000-of-00001.parquet", "model.onnx", "model.items.parquet", "_SUCCESS",
 		} {
 			if _, ok := got[want]; !ok {
 				t.Errorf("missing %s; have %v", want, slices.Sorted(maps.Keys(got)))
@@ -260,7 +260,7 @@ func TestDailyRuns(t *testing.T) {
 			t.Errorf("result %+v: want a forced full run", res)
 		}
 		after := files(t, day1)
-		for _, p := range []string{"_SUCCESS", "model.onnx", "model/best.ckpt", "recs.parquet"} {
+		for _, p := range []string{"_SUCCESS", "model.onnx", "model/best.ckpt", "recs/part-00000-of-00001.parquet"} {
 			if !after[p].After(before[p]) {
 				t.Errorf("%s not rewritten: %s, before %s", p, after[p], before[p])
 			}

@@ -10,6 +10,7 @@ import (
 	"github.com/genrec/genrec/eval"
 	"github.com/genrec/genrec/pipelines/evaluate"
 	"github.com/genrec/genrec/pipelines/preprocess"
+	"github.com/genrec/genrec/pipelines/recommend"
 	"github.com/genrec/genrec/pipelines/train"
 	"github.com/genrec/genrec/transforms"
 )
@@ -87,10 +88,10 @@ func runChain(ctx context.Context, cfg Config, res Result) (Result, error) {
 			return nil
 		}},
 		{"recommend", func() error {
-			out := transforms.JoinPath(part, RecsFile)
-			n, err := train.Recommend(ctx, train.RecommendConfig{Data: data, Checkpoint: checkpoint, K: cfg.K, Out: out})
+			out := transforms.JoinPath(part, RecsDir)
+			rr, err := recommend.Run(ctx, recommend.Config{Data: data, Checkpoint: checkpoint, K: cfg.K, Out: out}, cfg.Runner)
 			if err == nil {
-				fmt.Fprintf(cfg.Log, "recommend: top %d items of %d users in %s\n", cfg.K, n, out)
+				fmt.Fprintf(cfg.Log, "recommend: top %d items of %d users in %s\n", cfg.K, rr.Users, out)
 			}
 			return err
 		}},

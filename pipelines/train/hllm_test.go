@@ -2,8 +2,8 @@ package train_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
-	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -19,6 +19,7 @@ import (
 	"github.com/genrec/genrec/models/trainer"
 	"github.com/genrec/genrec/pipelines/evaluate"
 	"github.com/genrec/genrec/pipelines/internal/pipetest"
+	"github.com/genrec/genrec/pipelines/recommend"
 	"github.com/genrec/genrec/pipelines/train"
 	"github.com/genrec/genrec/runners"
 	"github.com/genrec/genrec/transforms"
@@ -120,32 +121,38 @@ func TestHLLMTrainsAndReloads(t *testing.T) {
 	users := filepath.Join(t.TempDir(), "users.txt")
 	known := d0.Rows[0].UserKey
 	os.WriteFile(users, []byte("new-user\n"+known+"\n\nnew-user\n"), 0o644)
-	recs := filepath.Join(t.TempDir(), "recs.parquet")
-	var recNotes strings.Builder
-	if _, err := train.Recommend(ctx, train.RecommendConfig{Data: data, Checkpoint: res.Checkpoint, K: 5, Out: recs, Users: users, Notes: &recNotes}); err != nil {
+	recs := filepath.Join(t.TempDir(), "recs")
+	rr, err := recommend.Run(ctx, recommend.Config{Data: data, Checkpoint: res.Checkpoint, K: 5, Out: recs, Users: users}, runners.Options{})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(recNotes.String(), "1 known, 1 unknown") {
-		t.Errorf("notes %q: want the known and unknown counts", recNotes.String())
+	if rr.Users != 2 || rr.NewUsers != 1 {
+		t.Errorf("recommend: %d users, %d new; want 2 and 1", rr.Users, rr.NewUsers)
 	}
 	// A file of no known user (a header, binary junk) is an error, not
 	// everyone's popularity list (issue 15 item 6).
 	junk := filepath.Join(t.TempDir(), "junk.txt")
 	os.WriteFile(junk, []byte("user_id\n\x00\x01binary\n"), 0o644)
-	if _, err := train.Recommend(ctx, train.RecommendConfig{Data: data, Checkpoint: res.Checkpoint, K: 5, Out: recs + ".junk", Users: junk}); err == nil || !strings.Contains(err.Error(), junk) {
+	if _, err := recommend.Run(ctx, recommend.Config{Data: data, Checkpoint: res.Checkpoint, K: 5, Out: recs + "-junk", Users: junk}, runners.Options{}); err == nil || !strings.Contains(err.Error(), junk) {
 		t.Errorf("users file of no known user: err = %v, want one naming %s", err, junk)
 	}
-	got, err := transforms.ReadParquetFile[train.RecommendationRow](ctx, recs)
+	got, err := transforms.LoadTable[recommend.Recommendation](ctx, recs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 2 || got[0].User != "new-user" || got[0].Source != "popular" || got[1].User != known || got[1].Source != "model" {
-		t.Fatalf("recommendations %+v: want new-user (popular) then %s (model)", got, known)
+	byUser := map[string][]recommend.Recommendation{}
+	for _, r := range got {
+		byUser[r.User] = append(byUser[r.User], r)
 	}
-	pop, shares := train.Popular(d0.Rows, 5)
+	newRecs := byUser["new-user"]
+	slices.SortFunc(newRecs, func(a, b recommend.Recommendation) int { return cmp.Compare(a.Rank, b.Rank) })
+	if len(byUser) != 2 || len(newRecs) != 5 || newRecs[0].Source != recommend.SourcePopular || len(byUser[known]) != 5 || byUser[known][0].Source != recommend.SourceModel {
+		t.Fatalf("recommendations %+v: want new-user (popular) and %s (model), 5 each", got, known)
+	}
+	pop, shares := recommend.Popular(d0.Rows, 5)
 	for j, id := range pop {
-		if tok, _ := d0.ItemVocab().Token(id); got[0].Items[j] != tok || got[0].Scores[j] != shares[j] {
-			t.Fatalf("new user's items %v %v, popular %v %v", got[0].Items, got[0].Scores, pop, shares)
+		if tok, _ := d0.ItemVocab().Token(id); newRecs[j].Item != tok || newRecs[j].Score != shares[j] {
+			t.Fatalf("new user's items %+v, popular %v %v", newRecs, pop, shares)
 		}
 		if j > 0 && shares[j] > shares[j-1] {
 			t.Fatalf("popular shares %v are not in descending order", shares)
@@ -200,18 +207,6 @@ func TestHLLMConfigErrors(t *testing.T) {
 	cfg.ItemSideFeatures = &models.SideFile{File: items}
 	if _, err := train.Run(ctx, cfg, nil, nil); err == nil || !strings.Contains(err.Error(), "takes no item_side_features") {
 		t.Errorf("side features: err = %v", err)
-	}
-}
-
-func TestPopular(t *testing.T) {
-	rows := []transforms.SequenceRow{
-		{Split: transforms.SplitTrain, Items: []int64{1, 2, 2}, Target: 3},
-		{Split: transforms.SplitTrain, Items: []int64{3, 2}, Target: 1},
-		{Split: transforms.SplitTest, Items: []int64{4, 4, 4}, Target: 4}, // not training
-	}
-	items, shares := train.Popular(rows, 3)
-	if fmt.Sprint(items) != "[2 1 3]" || fmt.Sprint(shares) != "[0.42857143 0.2857143 0.2857143]" {
-		t.Errorf("Popular = %v %v, want [2 1 3] [3/7 2/7 2/7]", items, shares)
 	}
 }
 
@@ -319,7 +314,7 @@ func TestHLLMTextOnlyItems(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pop, _ := train.Popular(d0.Rows, 1)
+	pop, _ := recommend.Popular(d0.Rows, 1)
 	popKey, _ := d0.ItemVocab().Token(pop[0])
 	var popLine string
 	b, _ := os.ReadFile(items)
@@ -362,21 +357,22 @@ func TestHLLMTextOnlyItems(t *testing.T) {
 	if err != nil || !rep.Near(res.Test, 1e-9) {
 		t.Fatalf("Evaluate: %v, %v; train reported %v", rep, err, res.Test)
 	}
-	recs := filepath.Join(t.TempDir(), "recs.parquet")
-	if _, err := train.Recommend(ctx, train.RecommendConfig{Data: data, Checkpoint: res.Checkpoint, K: 20, Out: recs}); err != nil {
+	recs := filepath.Join(t.TempDir(), "recs")
+	rr, err := recommend.Run(ctx, recommend.Config{Data: data, Checkpoint: res.Checkpoint, K: 20, Out: recs}, runners.Options{})
+	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := transforms.ReadParquetFile[train.RecommendationRow](ctx, recs)
+	got, err := transforms.LoadTable[recommend.Recommendation](ctx, recs)
 	if err != nil {
 		t.Fatal(err)
 	}
 	users := 0
 	for _, r := range got {
-		if slices.Contains(r.Items, "new1") {
+		if r.Item == "new1" {
 			users++
 		}
 	}
-	t.Logf("new1 (text of popular item %s) is in the top 20 of %d of %d users", popKey, users, len(got))
+	t.Logf("new1 (text of popular item %s) is in the top 20 of %d of %d users", popKey, users, rr.Users)
 	if users == 0 {
 		t.Error("the text-only twin of the most popular item is in nobody's top 20")
 	}

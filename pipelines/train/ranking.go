@@ -219,6 +219,14 @@ func RunRanking(ctx context.Context, cfg Config, progress io.Writer, onEpoch fun
 	return out, nil
 }
 
+// EvalConfig says what EvaluateRanking scores. (A sequential model's
+// checkpoint is evaluated by the Beam pipeline, pipelines/evaluate.)
+type EvalConfig struct {
+	Data       string // a ranking preprocess output folder
+	Checkpoint string // a best.ckpt or last.ckpt
+	Split      string // train, valid, test (default) or all
+}
+
 // EvaluateRanking scores a split of a ranking folder with a checkpoint and
 // returns AUC, GAUC and log loss.
 func EvaluateRanking(ctx context.Context, cfg EvalConfig) (eval.LabelledReport, error) {

@@ -152,3 +152,51 @@ func EvaluateErr(data, checkpoint, split string, ks []int) (eval.Report, error) 
 	}
 	return sequential.Evaluate(m, d.WithItems(v).Rows, cmp.Or(split, transforms.SplitTest), ks, 0)
 }
+
+// Recs is one user's recommendations: item tokens, best first, and their
+// scores.
+type Recs struct {
+	Items  []string
+	Scores []float32
+}
+
+// Recommend is the in-memory reference of the recommend pipeline:
+// GenRecTrainer.Predict's top k after each user's whole known history
+// (the users with a test row when the data has any), by user key.
+func Recommend(tb testing.TB, data, checkpoint string, k int) map[string]Recs {
+	tb.Helper()
+	ctx := context.Background()
+	m, _, ck, err := models.Load(ctx, checkpoint)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	d, err := transforms.LoadDataset(ctx, data)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	vocab, err := models.CheckpointCatalogue(ck, checkpoint, d.ItemVocab(), data)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	t, err := trainer.NewGenRecTrainer(m, trainer.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	preds, err := t.Predict(d.Rows, k)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	out := make(map[string]Recs, len(preds))
+	for _, p := range preds {
+		r := Recs{Scores: p.Scores}
+		for _, id := range p.Items {
+			tok, ok := vocab.Token(id)
+			if !ok {
+				tb.Fatalf("item id %d has no token", id)
+			}
+			r.Items = append(r.Items, tok)
+		}
+		out[p.UserKey] = r
+	}
+	return out
+}

@@ -129,8 +129,15 @@ func (c Config) HSTU() hstu.Config {
 		UserFeatures: c.UserFeatures, UserFeatureLists: c.UserFeatureLists}
 }
 
-// Build creates the model c describes, initialised from seed.
+// Build creates the model c describes, initialised from seed. A
+// configuration no model can be built from (an unknown name, a shape such
+// as num_heads not dividing hidden_size) is transforms.ErrInvalid.
 func Build(c Config, seed uint64) (sequential.Model, error) {
+	m, err := build(c, seed)
+	return m, transforms.Invalid(err)
+}
+
+func build(c Config, seed uint64) (sequential.Model, error) {
 	rng := rand.New(rand.NewPCG(seed, 0x6d6f64656c))
 	switch c.Name {
 	case "", "hstu":
@@ -251,7 +258,8 @@ func checkpointItems(ck *export.Checkpoint, data *features.Vocab, items int) (*f
 // CheckpointCatalogue returns the item vocabulary a checkpoint ranks over
 // on data's item vocabulary: data's own when the sizes match, else the
 // checkpoint's when it extends data's with text-only items, else an error
-// naming both (also for a catalogue of the same size but other items).
+// naming both (also for a catalogue of the same size but other items),
+// marked transforms.ErrInvalid.
 func CheckpointCatalogue(ck *export.Checkpoint, path string, data *features.Vocab, dataDir string) (*features.Vocab, error) {
 	mc, err := ParseConfig(ck.ModelConfig)
 	if err != nil {
@@ -264,7 +272,7 @@ func CheckpointCatalogue(ck *export.Checkpoint, path string, data *features.Voca
 				return nil, err
 			}
 			if v := vs[data.Name]; v != nil && !slices.Equal(v.Tokens, data.Tokens) {
-				return nil, fmt.Errorf("%s was trained on another catalogue than %s (same size, other items): use it on the data it was trained on", path, dataDir)
+				return nil, transforms.Invalid(fmt.Errorf("%s was trained on another catalogue than %s (same size, other items): use it on the data it was trained on", path, dataDir))
 			}
 		}
 		return data, nil
@@ -276,7 +284,7 @@ func CheckpointCatalogue(ck *export.Checkpoint, path string, data *features.Voca
 	if data != nil {
 		n = data.Len()
 	}
-	return nil, fmt.Errorf("%s was trained on a catalogue of %d items but %s has %d: use it on the data it was trained on", path, mc.Items-1, dataDir, n)
+	return nil, transforms.Invalid(fmt.Errorf("%s was trained on a catalogue of %d items but %s has %d: use it on the data it was trained on", path, mc.Items-1, dataDir, n))
 }
 
 // CheckData checks, before a pipeline runs, that data is a finished
@@ -292,7 +300,7 @@ func CheckData(ctx context.Context, data, checkpoint string) (int, *export.Check
 		return 0, nil, fmt.Errorf("%s is not a finished preprocess output (run genrec preprocess first): %w", data, err)
 	}
 	if sum.Task == transforms.TaskRanking {
-		return 0, nil, fmt.Errorf("%s is a ranking data set (task: ranking); it has no sequences to rank (use genrec predict)", data)
+		return 0, nil, transforms.Invalid(fmt.Errorf("%s is a ranking data set (task: ranking); it has no sequences to rank (use genrec predict)", data))
 	}
 	table := transforms.JoinPath(data, transforms.TableSequences)
 	if _, err := transforms.ExpandInputs(ctx, []string{transforms.JoinPath(table, "part-*.parquet")}); err != nil {

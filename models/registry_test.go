@@ -2,6 +2,7 @@ package models_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -30,7 +31,7 @@ func TestModelConfigRoundTrip(t *testing.T) {
 		}
 	}
 	c.Name = "gpt"
-	if _, err := models.Build(c, 1); err == nil || !strings.Contains(err.Error(), "unknown model \"gpt\"") {
+	if _, err := models.Build(c, 1); err == nil || !strings.Contains(err.Error(), "unknown model \"gpt\"") || !errors.Is(err, transforms.ErrInvalid) {
 		t.Errorf("unknown model: err = %v", err)
 	}
 }

@@ -36,7 +36,8 @@ type Job struct {
 
 // LoadJob reads a YAML (or JSON, a subset of YAML) config file, local or
 // gs://. Unknown keys are errors that name the file and line, so a typo
-// does not silently fall back to a default.
+// does not silently fall back to a default; they and the other mistakes in
+// the file are transforms.ErrInvalid (a missing file is fs.ErrNotExist).
 func LoadJob(ctx context.Context, path string) (Job, error) {
 	b, err := transforms.ReadFile(ctx, path)
 	if err != nil {
@@ -46,11 +47,11 @@ func LoadJob(ctx context.Context, path string) (Job, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(&j); err != nil {
-		return Job{}, fmt.Errorf("config %s: %w", path, err)
+		return Job{}, transforms.Invalid(fmt.Errorf("config %s: %w", path, err))
 	}
 	if j.Features != nil {
 		if err := j.Features.Validate(); err != nil {
-			return Job{}, fmt.Errorf("config %s: %w", path, err)
+			return Job{}, transforms.Invalid(fmt.Errorf("config %s: %w", path, err))
 		}
 		j.Preprocess.Schema = *j.Features
 	}

@@ -2,6 +2,9 @@ package transforms
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -36,5 +39,20 @@ func TestExists(t *testing.T) {
 	}
 	if got, err := Exists(ctx, filepath.Join(present, "sub")); err == nil {
 		t.Errorf("Exists(a path below a file) = %v, nil; want an error", got)
+	}
+}
+
+// Invalid marks an error for the CLI's exit 2 without changing its text.
+func TestInvalid(t *testing.T) {
+	base := fmt.Errorf("config x.yaml: %w", fs.ErrNotExist)
+	err := Invalid(base)
+	if !errors.Is(err, ErrInvalid) || !errors.Is(err, fs.ErrNotExist) || err.Error() != base.Error() {
+		t.Errorf("Invalid(%v) = %v", base, err)
+	}
+	if errors.Is(base, ErrInvalid) || Invalid(nil) != nil {
+		t.Error("unmarked errors and nil must stay as they are")
+	}
+	if !errors.Is(fmt.Errorf("train: %w", err), ErrInvalid) {
+		t.Error("the mark must survive wrapping")
 	}
 }

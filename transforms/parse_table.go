@@ -1,15 +1,19 @@
 package transforms
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"io/fs"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/format"
 )
@@ -291,4 +295,30 @@ func readerAt(r io.Reader) (io.ReaderAt, int64, error) {
 	}
 	b, err := io.ReadAll(r)
 	return bytes.NewReader(b), int64(len(b)), err
+}
+
+// CheckTableHeader reads the header line of the CSV table at path (local
+// or remote; a .parquet table is checked by the parse itself) and reports
+// a missing user, item or time column as the parse would, marked
+// ErrInvalid, so that a job can refuse the file before anything runs.
+func CheckTableHeader(ctx context.Context, path string, opt ParseOptions) error {
+	if strings.EqualFold(filepath.Ext(path), ".parquet") {
+		return nil
+	}
+	fs, err := filesystem.New(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer fs.Close()
+	r, err := fs.OpenRead(ctx, path)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", path, err)
+	}
+	defer r.Close()
+	line, err := bufio.NewReaderSize(r, 1<<16).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return fmt.Errorf("reading %s: %w", path, err)
+	}
+	_, err = ParseEvents(strings.NewReader(line), path, FormatTable, opt, func(Event) error { return nil }, func(BadLine) error { return nil })
+	return Invalid(err)
 }

@@ -1,6 +1,8 @@
 package transforms_test
 
 import (
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -186,5 +188,25 @@ func TestParseEventsTableParquet(t *testing.T) {
 		func(transforms.Event) error { return nil }, nil)
 	if err == nil || !strings.Contains(err.Error(), `"timestamp"`) {
 		t.Errorf("missing time column: got %v, want an error naming it", err)
+	}
+}
+
+// CheckTableHeader refuses, before a job, a CSV table without the columns
+// the options name, as the parse would, marked transforms.ErrInvalid.
+func TestCheckTableHeader(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.csv")
+	os.WriteFile(good, []byte("\ufeffu,i,t\r\nalice,x,2026-11-03\n"), 0o644)
+	opt := transforms.ParseOptions{UserCol: "u", ItemCol: "i", TimeCol: "t"}
+	if err := transforms.CheckTableHeader(context.Background(), good, opt); err != nil {
+		t.Errorf("good header: %v", err)
+	}
+	opt.TimeCol = "timestamp"
+	err := transforms.CheckTableHeader(context.Background(), good, opt)
+	if !errors.Is(err, transforms.ErrInvalid) || !strings.Contains(err.Error(), `no time column "timestamp"`) || !strings.Contains(err.Error(), "good.csv") {
+		t.Errorf("missing time column: %v", err)
+	}
+	if err := transforms.CheckTableHeader(context.Background(), filepath.Join(dir, "none.csv"), opt); err == nil || errors.Is(err, transforms.ErrInvalid) {
+		t.Errorf("missing file: %v, want a plain read error", err)
 	}
 }

@@ -88,6 +88,8 @@ func TestExitCodeRule(t *testing.T) {
 	in := filepath.Join(dir, "u.data")
 	os.WriteFile(in, []byte("1\t2\t3\t881250949\n2\t3\t4\t881250950\n"), 0o644)
 	d, ck := filepath.Join(dir, "data"), filepath.Join(dir, "best.ckpt")
+	table := filepath.Join(dir, "t.csv")
+	os.WriteFile(table, []byte("user,item,when\nu1,i1,2026-11-03\n"), 0o644)
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -96,6 +98,7 @@ func TestExitCodeRule(t *testing.T) {
 		{"evaluate bad split", []string{"evaluate", "--data", d, "--checkpoint", ck, "--split", "bogus"}, 2},
 		{"predict bad split", []string{"predict", "--data", d, "--checkpoint", ck, "--out", filepath.Join(dir, "p.parquet"), "--split", "bogus"}, 2},
 		{"evaluate missing data", []string{"evaluate", "--data", d, "--checkpoint", ck}, 2},
+		{"preprocess table without its time column", []string{"preprocess", "--input", table, "--format", "table", "--out", filepath.Join(dir, "t")}, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if code, stderr := runCaptured(t, tc.args); code != tc.want {

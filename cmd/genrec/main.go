@@ -29,6 +29,8 @@ import (
 	"syscall"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+
+	"github.com/genrec/genrec/transforms"
 )
 
 func main() {
@@ -72,6 +74,9 @@ func run(ctx context.Context, args []string) int {
 	// cobra reports an unknown subcommand as a plain error.
 	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command") {
 		fmt.Fprintln(os.Stderr, "Run 'genrec --help' for usage.")
+		return 2
+	}
+	if errors.Is(err, transforms.ErrInvalid) { // bad config or input, found once read
 		return 2
 	}
 	return 1

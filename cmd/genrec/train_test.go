@@ -164,8 +164,18 @@ func TestTrainEvaluateRecommend(t *testing.T) {
 			t.Errorf("export check: onnxruntime %+v, Go %+v", res.ONNX, res.Go)
 		}
 	}
-	// Usage errors and missing inputs: exit 2 with a message.
+	// Usage errors, bad configs (found once read: an unknown key, a shape
+	// no model can be built from) and missing inputs: exit 2 with a message.
+	typo := filepath.Join(t.TempDir(), "typo.yaml")
+	os.WriteFile(typo, []byte("train:\n  n_epochz: 3\n"), 0o644)
+	heads := filepath.Join(t.TempDir(), "heads.yaml")
+	os.WriteFile(heads, []byte("train:\n  data: "+data+"\n  transformer_params: {num_layers: 1, num_heads: 3, hidden_size: 32}\n"), 0o644)
+	junk := filepath.Join(t.TempDir(), "junk.txt")
+	os.WriteFile(junk, []byte("user_id\n\x00\x01binary\n"), 0o644)
 	for _, args := range [][]string{
+		{"recommend", "--data", data, "--checkpoint", filepath.Join(model, "best.ckpt"), "--users", junk, "--out", filepath.Join(t.TempDir(), "recs")},
+		{"train", "--config", typo, "--data", data},
+		{"train", "--config", heads, "--model-path", filepath.Join(t.TempDir(), "heads")},
 		{"export", "--checkpoint", filepath.Join(model, "best.ckpt")},
 		{"export", "--checkpoint", filepath.Join(model, "best.ckpt"), "--out", onnxPath, "--format", "tflite"},
 		{"export", "--checkpoint", filepath.Join(model, "best.ckpt"), "--out", onnxPath, "--quantize", "int4"},

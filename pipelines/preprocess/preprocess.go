@@ -237,6 +237,13 @@ func (c Config) resolve(ctx context.Context) (Config, []string, error) {
 			*kv.dst = kv.v
 		}
 	}
+	if c.Format == string(transforms.FormatTable) {
+		// A missing column fails every line alike: say so before the job
+		// starts (and as bad usage), not from inside a worker.
+		if err := transforms.CheckTableHeader(ctx, files[0], c.Parse); err != nil {
+			return c, nil, fmt.Errorf("preprocess: %w", err)
+		}
+	}
 	return c, files, nil
 }
 

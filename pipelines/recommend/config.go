@@ -113,8 +113,8 @@ func (c Config) resolve(ctx context.Context) (resolved, error) {
 
 // checkUsers reads the users file before anything runs: a file that lists
 // no user, or none of data's users (a header line, a binary file, another
-// data set), is an error, since every user would get the popularity
-// fallback.
+// data set), is an error (transforms.ErrInvalid), since every user would
+// get the popularity fallback.
 func checkUsers(ctx context.Context, path, data string) error {
 	b, err := transforms.ReadFile(ctx, path)
 	if err != nil {
@@ -138,9 +138,9 @@ func checkUsers(ctx context.Context, path, data string) error {
 	}
 	switch {
 	case listed == 0:
-		return fmt.Errorf("recommend: users file %s lists no user", path)
+		return transforms.Invalid(fmt.Errorf("recommend: users file %s lists no user", path))
 	case known == 0:
-		return fmt.Errorf("recommend: none of the %d users in %s is a user of %s (a header line, a binary file, another data set?): every one would get the popularity fallback", listed, path, data)
+		return transforms.Invalid(fmt.Errorf("recommend: none of the %d users in %s is a user of %s (a header line, a binary file, another data set?): every one would get the popularity fallback", listed, path, data))
 	}
 	return nil
 }

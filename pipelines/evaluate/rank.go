@@ -65,9 +65,6 @@ func RankUsers(s beam.Scope, rows beam.PCollection, checkpoint, split string, it
 	return beam.ParDo(s, &rankUsersFn{Checkpoint: checkpoint, Split: split, Items: items, BatchSize: batch}, grouped)
 }
 
-// keyByUserFn keys each row by its user, dropping the rows that neither
-// belong to split nor mask anything for it (test rows when evaluating
-// valid).
 // rankUsersFn ranks grouped users BatchSize at a time. The model is built
 // from Checkpoint once per DoFn instance in Setup; users whose rows of
 // Split are buffered are ranked when the buffer is full (in
